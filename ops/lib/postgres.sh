@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Throwaway PostgreSQL for the quick start, the tests and the benchmark.
+#
+#   source ops/lib/postgres.sh
+#   postgres_up [--fast]     # exports ConnectionStrings__Postgres; stops the cluster when the calling shell exits
+#
+# When ConnectionStrings__Postgres is already set, that database is used as it is and nothing is started.
+# Otherwise a cluster is initialised in a temporary folder (as the `postgres` user when running as root) on a free
+# loopback port, and Debian's `postgresql` package is installed first when no server binaries are found.
+# --fast turns off fsync and synchronous commit: for tests only, where durability across a machine crash is moot.
+
+_pg_log() { echo "[postgres] $*" >&2; }
+
+_pg_find_bin() {
+  local d
+  for d in /usr/lib/postgresql/*/bin /usr/local/pgsql/bin; do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return 0; }
+  return 1
+}
+
+_pg_install() {
+  _pg_log "no PostgreSQL server found; installing Debian's postgresql package"
+  if [ "$(id -u)" -ne 0 ]; then
+    _pg_log "need root to install PostgreSQL (or set ConnectionStrings__Postgres)"; return 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+}
+
+_pg_free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$(( 20000 + RANDOM % 20000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  return 1
+}
+
+_pg_as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+postgres_down() {
+  if [ -n "${_PG_DATA:-}" ] && [ -d "$_PG_DATA" ]; then
+    _pg_as_owner "$_PG_BIN/pg_ctl" -D "$_PG_DATA" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$_PG_DATA"
+    _pg_log "stopped and removed the throwaway cluster"
+  fi
+  _PG_DATA=""
+}
+
+postgres_up() {
+  local fast=""
+  [ "${1:-}" = "--fast" ] && fast=1
+  if [ -n "${ConnectionStrings__Postgres:-}" ]; then
+    _pg_log "using ConnectionStrings__Postgres as given"
+    return 0
+  fi
+  _PG_BIN=$(_pg_find_bin) || { _pg_install && _PG_BIN=$(_pg_find_bin); } || { _pg_log "PostgreSQL unavailable"; return 1; }
+  if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+    useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+  fi
+  _PG_DATA=$(mktemp -d "${TMPDIR:-/tmp}/projections-pg.XXXXXX")
+  [ "$(id -u)" -eq 0 ] && chown postgres "$_PG_DATA"
+  local port; port=$(_pg_free_port) || { _pg_log "no free port"; return 1; }
+  _pg_as_owner "$_PG_BIN/initdb" -D "$_PG_DATA/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+  local opts="-p $port -k $_PG_DATA -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB"
+  [ -n "$fast" ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  _pg_as_owner "$_PG_BIN/pg_ctl" -D "$_PG_DATA/data" -o "$opts" -l "$_PG_DATA/postgres.log" -w start >/dev/null
+  _PG_DATA_ROOT=$_PG_DATA
+  _PG_DATA="$_PG_DATA/data"
+  trap 'postgres_down; rm -rf "${_PG_DATA_ROOT:-}"' EXIT
+  "$_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -q -c "CREATE DATABASE projections" >/dev/null
+  export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=projections"
+  _pg_log "throwaway cluster on 127.0.0.1:$port (log: $_PG_DATA_ROOT/postgres.log)"
+}

@@ -1,0 +1,3 @@
+namespace Projections.Artists;
+
+public sealed record ArtistProfileUpdated(string OrgId, string Name, DateTimeOffset OccurredAt);

@@ -1,0 +1,79 @@
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
+
+namespace Projections.Hosting;
+
+/// <summary>A projection document keyed by a string id.</summary>
+public interface IEntityState
+{
+    string Id { get; }
+}
+
+/// <summary>
+/// The shape shared by the Metrics API projections: each entity keeps a small state document, and one totals document
+/// holds what all entities add up to. For every daemon batch (one transaction) the states of the entities it touches
+/// are loaded at once; each entity's old contribution is taken out of the totals, its events are applied in order, and
+/// its new contribution is put back. Totals therefore never depend on the order of different entities' events, and a
+/// rebuild (which deletes both document types first) reproduces the same documents.
+/// </summary>
+public abstract class EntityTotalsProjection<TState, TTotals> : IProjection
+    where TState : class, IEntityState
+    where TTotals : class
+{
+    protected abstract string TotalsId { get; }
+
+    /// <summary>The entity an event belongs to, or null when this projection ignores the event.</summary>
+    protected abstract string? EntityOf(object @event);
+
+    protected abstract TState NewState(string id);
+
+    protected abstract TTotals NewTotals();
+
+    protected abstract void Apply(TState state, object @event);
+
+    /// <summary>Adds (sign 1) or removes (sign -1) what one entity contributes to the totals.</summary>
+    protected abstract void Count(TTotals totals, TState state, int sign);
+
+    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    {
+        List<(string Entity, object Data)>? relevant = null;
+        foreach (var e in events)
+        {
+            if (EntityOf(e.Data) is { } entity)
+            {
+                (relevant ??= []).Add((entity, e.Data));
+            }
+        }
+
+        if (relevant is null)
+        {
+            return;
+        }
+
+        var ids = relevant.Select(r => r.Entity).Distinct(StringComparer.Ordinal).ToList();
+        var stored = (await operations.LoadManyAsync<TState>(cancellation, ids)).ToDictionary(s => s.Id, StringComparer.Ordinal);
+        var totals = await operations.LoadAsync<TTotals>(TotalsId, cancellation) ?? NewTotals();
+
+        var touched = new Dictionary<string, TState>(ids.Count, StringComparer.Ordinal);
+        foreach (var (entity, data) in relevant)
+        {
+            if (!touched.TryGetValue(entity, out var state))
+            {
+                state = stored.GetValueOrDefault(entity) ?? NewState(entity);
+                Count(totals, state, -1);
+                touched[entity] = state;
+            }
+
+            Apply(state, data);
+        }
+
+        foreach (var state in touched.Values)
+        {
+            Count(totals, state, +1);
+            operations.Store(state);
+        }
+
+        operations.Store(totals);
+    }
+}

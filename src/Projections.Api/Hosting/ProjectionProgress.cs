@@ -1,0 +1,89 @@
+using System.Collections.Frozen;
+using Marten;
+using Microsoft.Extensions.Options;
+
+namespace Projections.Hosting;
+
+/// <summary>
+/// The last known progress (event sequence processed through) of every projection shard, refreshed in the background
+/// so that a read learns whether anything changed without a database round trip of its own. Reads that ask for
+/// <c>min_sequence</c> beyond what is known wait here, refreshing until the projection catches up or time runs out.
+/// </summary>
+public sealed class ProjectionProgress(IDocumentStore store, IOptions<ProjectionSettings> settings, ILogger<ProjectionProgress> logger)
+    : BackgroundService
+{
+    private static readonly TimeSpan WaitPollInterval = TimeSpan.FromMilliseconds(15);
+    private volatile FrozenDictionary<string, long> _current = FrozenDictionary<string, long>.Empty;
+    private readonly Lock _gate = new();
+    private Task? _refreshing;
+
+    /// <summary>The sequence a projection shard has processed through, as last seen (0 before it has processed anything).</summary>
+    public long Of(string shardName) => _current.GetValueOrDefault(shardName);
+
+    /// <summary>Looks the progress up now; concurrent callers share one query.</summary>
+    public Task RefreshAsync(CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            if (_refreshing is { IsCompleted: false } running)
+            {
+                return running;
+            }
+
+            return _refreshing = LoadAsync(cancellation);
+        }
+    }
+
+    private async Task LoadAsync(CancellationToken cancellation)
+    {
+        var shards = await store.Advanced.AllProjectionProgress(token: cancellation);
+        _current = shards.ToFrozenDictionary(s => s.ShardName, s => s.Sequence);
+    }
+
+    /// <summary>Waits until every shard has processed through <paramref name="sequence"/>; false when time runs out.</summary>
+    public async Task<bool> WaitForAsync(IReadOnlyList<string> shards, long sequence, CancellationToken cancellation)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(settings.Value.MinSequenceTimeout);
+        try
+        {
+            while (true)
+            {
+                if (shards.All(s => Of(s) >= sequence))
+                {
+                    return true;
+                }
+
+                await RefreshAsync(timeout.Token);
+                if (shards.All(s => Of(s) >= sequence))
+                {
+                    return true;
+                }
+
+                await Task.Delay(WaitPollInterval, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(settings.Value.ProgressPollInterval);
+        do
+        {
+            try
+            {
+                await RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Reads keep answering from the last known progress; the next tick tries again.
+                logger.LogWarning(e, "Could not read projection progress");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}

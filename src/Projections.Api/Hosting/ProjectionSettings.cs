@@ -1,0 +1,26 @@
+namespace Projections.Hosting;
+
+/// <summary>The <c>Projections</c> configuration section.</summary>
+public sealed class ProjectionSettings
+{
+    public const string Section = "Projections";
+
+    /// <summary>Products whose available quantity is above 0 and at most this are low on stock, unless they set their own.</summary>
+    public int LowStockThreshold { get; set; } = 5;
+
+    /// <summary>How long a read with <c>min_sequence</c> waits for its read model to catch up before answering 503.</summary>
+    public TimeSpan MinSequenceTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often reads look up the projections' progress (the freshness of a read without <c>min_sequence</c>).</summary>
+    public TimeSpan ProgressPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Events per projection batch in the async daemon: one transaction per batch.</summary>
+    public int BatchSize { get; set; } = 1000;
+
+    /// <summary>Create or update the database schema at startup. Turn off where the service's database user may not
+    /// change the schema, and apply it with <c>ops/schema-apply</c> instead.</summary>
+    public bool ApplySchemaOnStartup { get; set; } = true;
+
+    /// <summary>Run the async daemon in this process (HotCold: one node runs each projection, the others stand by).</summary>
+    public bool RunDaemon { get; set; } = true;
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using Marten;
+using Microsoft.Net.Http.Headers;
+
+namespace Projections.Hosting;
+
+/// <summary>
+/// The one way read endpoints answer: honour <c>min_sequence</c>, serve the cached bytes while the projections behind
+/// the response have not moved, and send <c>X-Projection-Sequence</c>, <c>ETag</c> (304 on a match) and
+/// <c>Cache-Control: private</c>.
+/// </summary>
+public static class ReadModelEndpoint
+{
+    public const string SequenceHeader = "X-Projection-Sequence";
+
+    /// <param name="key">What the response shows (route and view): responses with equal keys are byte-equal.</param>
+    /// <param name="shards">The projection shards whose documents the response is read from.</param>
+    /// <param name="render">Loads the documents and writes the response; runs only when the cached bytes are out of date.</param>
+    public static async Task<IResult> Serve(HttpContext context, string key, IReadOnlyList<string> shards,
+        Func<IQuerySession, CancellationToken, Task<byte[]>> render)
+    {
+        var services = context.RequestServices;
+        var progress = services.GetRequiredService<ProjectionProgress>();
+        var cancellation = context.RequestAborted;
+
+        if (context.Request.Query.TryGetValue("min_sequence", out var raw))
+        {
+            if (!long.TryParse(raw.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var minSequence))
+            {
+                return Problems.BadRequest($"min_sequence must be a non-negative integer, not '{raw}'.");
+            }
+
+            if (!await progress.WaitForAsync(shards, minSequence, cancellation))
+            {
+                context.Response.Headers.RetryAfter = "1";
+                return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Read model not caught up",
+                    $"The read model has not processed through sequence {minSequence} yet; retry shortly.");
+            }
+        }
+
+        var current = new long[shards.Count];
+        for (var i = 0; i < shards.Count; i++)
+        {
+            current[i] = progress.Of(shards[i]);
+        }
+
+        var cache = services.GetRequiredService<ReadModelCache>();
+        var response = cache.Find(key, current);
+        if (response is null)
+        {
+            await using var session = services.GetRequiredService<IDocumentStore>().QuerySession();
+            response = cache.Store(key, current, await render(session, cancellation));
+        }
+
+        var headers = context.Response.Headers;
+        headers[SequenceHeader] = response.Sequence.ToString(CultureInfo.InvariantCulture);
+        headers.ETag = response.ETag;
+        headers.CacheControl = "private";
+        if (context.Request.GetTypedHeaders().IfNoneMatch is { Count: > 0 } tags
+            && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Tag == response.ETag))
+        {
+            return Results.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        return Results.Bytes(response.Body, "application/json");
+    }
+}

@@ -1,0 +1,84 @@
+using JasperFx;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marten;
+using Projections.Ingest;
+using Projections.Inventory;
+using Projections.Users;
+using Weasel.Core;
+
+namespace Projections.Hosting;
+
+/// <summary>The event store, every projection and its lifecycle, in one visible place.</summary>
+public static class StoreSetup
+{
+    public const string SchemaName = "projections";
+
+    public static WebApplicationBuilder AddProjectionsStore(this WebApplicationBuilder builder)
+    {
+        var settings = builder.Configuration.GetSection(ProjectionSettings.Section).Get<ProjectionSettings>() ?? new ProjectionSettings();
+        builder.Services.Configure<ProjectionSettings>(builder.Configuration.GetSection(ProjectionSettings.Section));
+
+        var marten = builder.Services.AddMarten(services =>
+        {
+            var connectionString = builder.Configuration.GetConnectionString("Postgres")
+                ?? throw new InvalidOperationException(
+                    "ConnectionStrings:Postgres is not set (e.g. the environment variable ConnectionStrings__Postgres).");
+            var opts = new StoreOptions();
+            opts.Connection(connectionString);
+            opts.DatabaseSchemaName = SchemaName;
+            opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+            opts.AutoCreateSchemaObjects = settings.ApplySchemaOnStartup ? AutoCreate.CreateOrUpdate : AutoCreate.None;
+
+            // One stream per entity, keyed "user:u-1", "product:p-9", ... (see EventContract).
+            opts.Events.StreamIdentity = StreamIdentity.AsString;
+            // Idempotency: every event is stored under its envelope id, which the database keeps unique.
+            opts.Events.EnableUniqueIndexOnEventId = true;
+            // Required with the DistributedLock.Postgres stand-in for HotCold leader election (see README).
+            opts.Events.UseAdvisoryLockTransaction = true;
+            // Wake the daemon on append instead of waiting for its next poll.
+            opts.Events.UseListenNotifyForEventAppends = true;
+            foreach (var type in EventContract.Types)
+            {
+                opts.Events.MapEventType(type.ClrType, type.Name);
+            }
+
+            opts.Projections.Add(new UserMetricsProjection(), ProjectionLifecycle.Async, UserMetricsProjection.Name, o =>
+            {
+                o.BatchSize = settings.BatchSize;
+                o.DeleteViewTypeOnTeardown<UserState>();
+                o.DeleteViewTypeOnTeardown<UserMetrics>();
+            });
+            opts.Projections.Add(new InventoryMetricsProjection(settings.LowStockThreshold), ProjectionLifecycle.Async,
+                InventoryMetricsProjection.Name, o =>
+                {
+                    o.BatchSize = settings.BatchSize;
+                    o.DeleteViewTypeOnTeardown<ProductState>();
+                    o.DeleteViewTypeOnTeardown<InventoryMetrics>();
+                });
+
+            opts.RegisterDocumentType<UserState>();
+            opts.RegisterDocumentType<UserMetrics>();
+            opts.RegisterDocumentType<ProductState>();
+            opts.RegisterDocumentType<InventoryMetrics>();
+            return opts;
+        }).UseLightweightSessions();
+
+        if (settings.RunDaemon)
+        {
+            marten.AddAsyncDaemon(DaemonMode.HotCold);
+        }
+
+        if (settings.ApplySchemaOnStartup)
+        {
+            marten.ApplyAllDatabaseChangesOnStartup();
+        }
+
+        builder.Services.AddSingleton<ReadModelCache>();
+        builder.Services.AddSingleton<ProjectionProgress>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionProgress>());
+        builder.Services.AddSingleton<EventIngestor>();
+        return builder;
+    }
+}

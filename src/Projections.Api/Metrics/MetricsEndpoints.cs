@@ -1,0 +1,89 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
+using Projections.Auth;
+using Projections.Hosting;
+using Projections.Inventory;
+using Projections.Users;
+
+namespace Projections.Metrics;
+
+/// <summary>
+/// The Metrics API (shared/seeds/000): each route reads one or two precomputed documents and writes the seed's
+/// snake_case fields; nothing is counted on request.
+/// </summary>
+public static class MetricsEndpoints
+{
+    private static readonly string[] UserShards = [UserMetricsProjection.ShardName];
+    private static readonly string[] InventoryShards = [InventoryMetricsProjection.ShardName];
+    private static readonly string[] AllShards = [UserMetricsProjection.ShardName, InventoryMetricsProjection.ShardName];
+
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
+    {
+        var metrics = app.MapGroup("/metrics").WithTags("Metrics");
+
+        metrics.MapGet("/admin-dashboard", (HttpContext context, [FromQuery(Name = "active_only")] string? activeOnlyText) =>
+            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, activeOnly ? "admin:active" : "admin:all", AllShards,
+                async (session, ct) =>
+                {
+                    var users = await session.LoadAsync<UserMetrics>(UserMetrics.DocumentId, ct) ?? new UserMetrics();
+                    var inventory = await session.LoadAsync<InventoryMetrics>(InventoryMetrics.DocumentId, ct) ?? new InventoryMetrics();
+                    return Json(json =>
+                    {
+                        UserCountsJson.WriteAll(json, users);
+                        InventoryJson.Write(json, inventory.View(activeOnly));
+                    });
+                })).RequireAuthorization(AuthSetup.AdminOnly);
+
+        metrics.MapGet("/staff-dashboard", (HttpContext context, CancellationToken _) =>
+            ReadModelEndpoint.Serve(context, "staff", UserShards, async (session, ct) =>
+            {
+                var users = await session.LoadAsync<UserMetrics>(UserMetrics.DocumentId, ct) ?? new UserMetrics();
+                return Json(json => UserCountsJson.WriteCustomers(json, users));
+            })).RequireAuthorization(AuthSetup.CustomerCounts);
+
+        metrics.MapGet("/inventory", (HttpContext context, [FromQuery(Name = "active_only")] string? activeOnlyText) =>
+            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, activeOnly ? "inventory:active" : "inventory:all", InventoryShards,
+                async (session, ct) =>
+                {
+                    var inventory = await session.LoadAsync<InventoryMetrics>(InventoryMetrics.DocumentId, ct) ?? new InventoryMetrics();
+                    return Json(json => InventoryJson.Write(json, inventory.View(activeOnly)));
+                })).RequireAuthorization(AuthSetup.InventoryMetrics);
+
+        return app;
+    }
+
+    /// <summary>Reads <c>active_only</c>: 1/true/yes (the default) or 0/false/no, any case; otherwise a 400 answer.</summary>
+    private static Task<IResult>? ActiveOnly(string? raw, out bool activeOnly)
+    {
+        activeOnly = true;
+        if (raw is null)
+        {
+            return null;
+        }
+
+        switch (raw.Trim().ToLowerInvariant())
+        {
+            case "1" or "true" or "yes":
+                return null;
+            case "0" or "false" or "no":
+                activeOnly = false;
+                return null;
+            default:
+                return Task.FromResult(Problems.BadRequest($"active_only must be 1, true, yes, 0, false or no, not '{raw}'."));
+        }
+    }
+
+    private static byte[] Json(Action<Utf8JsonWriter> writeFields)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            writeFields(json);
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

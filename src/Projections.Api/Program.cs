@@ -1,0 +1,25 @@
+using JasperFx;
+using Projections.Auth;
+using Projections.Hosting;
+using Projections.Ingest;
+using Projections.Metrics;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddProjectionsAuth();
+builder.AddProjectionsStore();
+builder.Services.AddProblemDetails();
+
+var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapHealth();
+app.MapIngest();
+app.MapMetrics();
+
+return await app.RunJasperFxCommands(args);
+
+/// <summary>The web application's entry point, visible to the integration tests' host.</summary>
+public partial class Program;

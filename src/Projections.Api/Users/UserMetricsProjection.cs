@@ -1,0 +1,22 @@
+using Projections.Hosting;
+
+namespace Projections.Users;
+
+/// <summary>Keeps <see cref="UserMetrics"/> (counts by role) from the user events, through one <see cref="UserState"/> per user.</summary>
+public sealed class UserMetricsProjection : EntityTotalsProjection<UserState, UserMetrics>
+{
+    public const string Name = "UserMetrics";
+    public const string ShardName = Name + ":All";
+
+    protected override string TotalsId => UserMetrics.DocumentId;
+
+    protected override string? EntityOf(object @event) => (@event as IUserEvent)?.UserId;
+
+    protected override UserState NewState(string id) => new() { Id = id };
+
+    protected override UserMetrics NewTotals() => new();
+
+    protected override void Apply(UserState state, object @event) => state.Apply(@event);
+
+    protected override void Count(UserMetrics totals, UserState state, int sign) => totals.Count(state, sign);
+}
