@@ -9,7 +9,8 @@ namespace Projections.Hosting;
 /// so that a read learns whether anything changed without a database round trip of its own. Reads that ask for
 /// <c>min_sequence</c> beyond what is known wait here, refreshing until the projection catches up or time runs out.
 /// </summary>
-public sealed class ProjectionProgress(IDocumentStore store, IOptions<ProjectionSettings> settings, ILogger<ProjectionProgress> logger)
+public sealed class ProjectionProgress(
+    IDocumentStore store, ReadModelCache cache, IOptions<ProjectionSettings> settings, ILogger<ProjectionProgress> logger)
     : BackgroundService
 {
     private static readonly TimeSpan WaitPollInterval = TimeSpan.FromMilliseconds(15);
@@ -37,7 +38,15 @@ public sealed class ProjectionProgress(IDocumentStore store, IOptions<Projection
     private async Task LoadAsync(CancellationToken cancellation)
     {
         var shards = await store.Advanced.AllProjectionProgress(token: cancellation);
-        _current = shards.ToFrozenDictionary(s => s.ShardName, s => s.Sequence);
+        var next = shards.ToFrozenDictionary(s => s.ShardName, s => s.Sequence);
+        // Progress only moves back when a projection is rebuilt or the store is reset: cached responses keyed by the
+        // old sequence numbers may not match the documents any more.
+        if (_current.Any(previous => next.GetValueOrDefault(previous.Key) < previous.Value))
+        {
+            cache.Clear();
+        }
+
+        _current = next;
     }
 
     /// <summary>Waits until every shard has processed through <paramref name="sequence"/>; false when time runs out.</summary>

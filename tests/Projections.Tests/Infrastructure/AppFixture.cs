@@ -1,0 +1,109 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Alba;
+using Marten;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Projections.Hosting;
+using Projections.Ingest;
+
+namespace Projections.Tests.Infrastructure;
+
+/// <summary>
+/// One service host for the whole suite: the real Program, a real PostgreSQL (ops/test starts a throwaway one and sets
+/// ConnectionStrings__Postgres), the async daemon in HotCold mode as in production, and real signed tokens.
+/// </summary>
+public sealed class AppFixture : IAsyncLifetime
+{
+    public IAlbaHost Host { get; private set; } = null!;
+
+    public static IAlbaHost Build(Action<IWebHostBuilder>? configure = null, string environment = "Testing") =>
+        AlbaHost.For<Program>(builder =>
+        {
+            builder.UseEnvironment(environment);
+            builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
+            builder.UseSetting("Auth:SigningKey", TestTokens.SigningKey);
+            builder.UseSetting("Auth:Issuer", TestTokens.Issuer);
+            builder.UseSetting("Auth:Audience", TestTokens.Audience);
+            builder.UseSetting("Projections:MinSequenceTimeout", "00:00:10");
+            configure?.Invoke(builder);
+        }).GetAwaiter().GetResult();
+
+    public static string ConnectionString =>
+        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
+        ?? throw new InvalidOperationException("Run the tests with ops/test, which starts PostgreSQL and sets ConnectionStrings__Postgres.");
+
+    public Task InitializeAsync()
+    {
+        Host = Build();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+
+    /// <summary>Empties the event store and every document, and forgets cached responses and progress.</summary>
+    public async Task ResetAsync()
+    {
+        await Host.ResetAllMartenDataAsync();
+        Host.Services.GetRequiredService<ReadModelCache>().Clear();
+        await Host.Services.GetRequiredService<ProjectionProgress>().RefreshAsync(CancellationToken.None);
+    }
+
+    /// <summary>Publishes envelopes as one batch through <c>POST /api/events</c> and returns the receipt.</summary>
+    public async Task<IngestReceipt> PublishAsync(IEnumerable<JsonObject> envelopes)
+    {
+        var body = new JsonArray(envelopes.Select(e => (JsonNode)e.DeepClone()).ToArray()).ToJsonString();
+        var result = await Host.Scenario(s =>
+        {
+            s.Post.Text(body).ContentType("application/json").ToUrl("/api/events");
+            s.WithBearerToken(TestTokens.Service);
+            s.StatusCodeShouldBe(202);
+        });
+        return (await result.ReadAsJsonAsync<IngestReceipt>())!;
+    }
+
+    /// <summary>Publishes in batches of the given size, in order; returns the last receipt and the totals.</summary>
+    public async Task<(long LastSequence, int Accepted, int Duplicates)> PublishAllAsync(IReadOnlyList<JsonObject> envelopes, int batchSize = 250)
+    {
+        var (last, accepted, duplicates) = (0L, 0, 0);
+        foreach (var chunk in envelopes.Chunk(batchSize))
+        {
+            var receipt = await PublishAsync(chunk);
+            (last, accepted, duplicates) = (receipt.LastSequence, accepted + receipt.Accepted, duplicates + receipt.Duplicates);
+        }
+
+        return (last, accepted, duplicates);
+    }
+
+    /// <summary>GETs a read endpoint as the given caller and returns the JSON object it answered.</summary>
+    public async Task<JsonElement> GetJsonAsync(string url, string? token = null)
+    {
+        var result = await Host.Scenario(s =>
+        {
+            s.Get.Url(url);
+            s.WithBearerToken(token ?? TestTokens.Admin);
+            s.StatusCodeShouldBe(200);
+        });
+        using var document = JsonDocument.Parse(await result.ReadAsTextAsync());
+        return document.RootElement.Clone();
+    }
+
+    public IDocumentStore Store => Host.Services.GetRequiredService<IDocumentStore>();
+}
+
+[CollectionDefinition(Name)]
+public sealed class AppCollection : ICollectionFixture<AppFixture>
+{
+    public const string Name = "app";
+}
+
+/// <summary>Base for tests on the shared host: each test starts from an empty store.</summary>
+[Collection(AppCollection.Name)]
+public abstract class AppTest(AppFixture app) : IAsyncLifetime
+{
+    protected AppFixture App { get; } = app;
+
+    public Task InitializeAsync() => App.ResetAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+}
