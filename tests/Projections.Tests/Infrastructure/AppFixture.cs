@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Alba;
 using Marten;
+using Marten.Events.Daemon.Coordination;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Projections.Hosting;
@@ -26,6 +27,8 @@ public sealed class AppFixture : IAsyncLifetime
             builder.UseSetting("Auth:Issuer", TestTokens.Issuer);
             builder.UseSetting("Auth:Audience", TestTokens.Audience);
             builder.UseSetting("Projections:MinSequenceTimeout", "00:00:10");
+            // Small daemon batches, so that entities span many batches (and transactions) in every test.
+            builder.UseSetting("Projections:BatchSize", "200");
             configure?.Invoke(builder);
         }).GetAwaiter().GetResult();
 
@@ -86,6 +89,20 @@ public sealed class AppFixture : IAsyncLifetime
         });
         using var document = JsonDocument.Parse(await result.ReadAsTextAsync());
         return document.RootElement.Clone();
+    }
+
+    /// <summary>Rebuilds projections from the event store, as an operator would, and restarts them afterwards.</summary>
+    public async Task RebuildAsync(params string[] projections)
+    {
+        var daemon = Host.Services.GetRequiredService<IProjectionCoordinator>().DaemonForMainDatabase();
+        foreach (var projection in projections)
+        {
+            await daemon.RebuildProjectionAsync(projection, CancellationToken.None);
+            // The rebuilt agent stays stopped until it is started again.
+            await daemon.StartAgentAsync(projection + ":All", CancellationToken.None);
+        }
+
+        await Host.Services.GetRequiredService<ProjectionProgress>().RefreshAsync(CancellationToken.None);
     }
 
     public IDocumentStore Store => Host.Services.GetRequiredService<IDocumentStore>();

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Marten;
+using Projections.Inventory;
+using Projections.Tests.Infrastructure;
+using Projections.Users;
+
+namespace Projections.Tests.Metrics;
+
+/// <summary>
+/// Thousands of random user, product and inventory events, delivered shuffled across entities with redeliveries in
+/// random batches: every field of every Metrics endpoint equals the independent reference, before and after a rebuild.
+/// </summary>
+public sealed class RandomizedMetricsTests(AppFixture app) : AppTest(app)
+{
+    [Theory]
+    [InlineData(20241101)]
+    [InlineData(7)]
+    public async Task Every_endpoint_matches_the_reference_and_a_rebuild_reproduces_it(int seed)
+    {
+        var shop = new RandomShop(seed).WithUsers(260).WithProducts(260);
+        var delivery = shop.Delivery();
+        Assert.True(shop.EventCount >= 3000, $"only {shop.EventCount} events");
+
+        var (last, accepted, duplicates) = (0L, 0, 0);
+        foreach (var batch in shop.Batches(delivery))
+        {
+            var receipt = await App.PublishAsync(batch);
+            (last, accepted, duplicates) = (receipt.LastSequence, accepted + receipt.Accepted, duplicates + receipt.Duplicates);
+        }
+
+        Assert.Equal(shop.EventCount, accepted);
+        Assert.Equal(delivery.Count - shop.EventCount, duplicates);
+        await AssertEveryEndpointMatches(delivery, last);
+
+        var before = await Documents();
+        await App.RebuildAsync("UserMetrics", "InventoryMetrics");
+        var after = await Documents();
+        Assert.Equal(before.Count, after.Count);
+        foreach (var (key, document) in before)
+        {
+            Assert.True(JsonNode.DeepEquals(Normalize(document), Normalize(after[key])), $"document {key} differs after the rebuild");
+        }
+
+        await AssertEveryEndpointMatches(delivery, last);
+    }
+
+    private async Task AssertEveryEndpointMatches(List<JsonObject> delivery, long last)
+    {
+        foreach (var (query, activeOnly) in new[] { ("", true), ("active_only=false&", false), ("active_only=yes&", true) })
+        {
+            AssertMatches(MetricsReference.Admin(delivery, activeOnly), await App.GetJsonAsync($"/metrics/admin-dashboard?{query}min_sequence={last}"));
+            AssertMatches(MetricsReference.InventoryOnly(delivery, activeOnly), await App.GetJsonAsync($"/metrics/inventory?{query}min_sequence={last}"));
+        }
+
+        AssertMatches(MetricsReference.Staff(delivery), await App.GetJsonAsync($"/metrics/staff-dashboard?min_sequence={last}"));
+    }
+
+    /// <summary>Exactly the expected fields, each a JSON number with exactly the expected value.</summary>
+    private static void AssertMatches(MetricsReference.Expected expected, JsonElement actual)
+    {
+        var names = actual.EnumerateObject().Select(p => p.Name).Where(n => n != "inventory_revenue_by_currency").ToHashSet();
+        Assert.Equal(expected.Fields.Keys.Order(), names.Order());
+        foreach (var (field, value) in expected.Fields)
+        {
+            var element = actual.GetProperty(field);
+            Assert.Equal(JsonValueKind.Number, element.ValueKind);
+            Assert.True(value == element.GetDecimal(), $"{field}: expected {value}, got {element}");
+        }
+
+        if (!actual.TryGetProperty("inventory_revenue_by_currency", out var byCurrency))
+        {
+            Assert.Empty(expected.RevenueByCurrency);
+            return;
+        }
+
+        Assert.Equal(expected.RevenueByCurrency.Keys.Order(), byCurrency.EnumerateObject().Select(p => p.Name).Order());
+        foreach (var (currency, fields) in expected.RevenueByCurrency)
+        {
+            foreach (var (field, value) in fields)
+            {
+                var element = byCurrency.GetProperty(currency).GetProperty(field);
+                Assert.True(value == element.GetDecimal(), $"{currency} {field}: expected {value}, got {element}");
+            }
+        }
+    }
+
+    /// <summary>Every document the two projections keep, as stored JSON, by type and id.</summary>
+    private async Task<Dictionary<string, JsonNode>> Documents()
+    {
+        await using var session = App.Store.QuerySession();
+        var documents = new Dictionary<string, JsonNode>();
+        foreach (var user in await session.Query<UserState>().ToListAsync())
+        {
+            documents["user:" + user.Id] = JsonSerializer.SerializeToNode(user)!;
+        }
+
+        foreach (var product in await session.Query<ProductState>().ToListAsync())
+        {
+            documents["product:" + product.Id] = JsonSerializer.SerializeToNode(product)!;
+        }
+
+        documents["totals:users"] = JsonSerializer.SerializeToNode(await session.LoadAsync<UserMetrics>(UserMetrics.DocumentId))!;
+        documents["totals:inventory"] = JsonSerializer.SerializeToNode(await session.LoadAsync<InventoryMetrics>(InventoryMetrics.DocumentId))!;
+        return documents;
+    }
+
+    /// <summary>Numbers compared by value: 100.0 and 100.00 are the same amount.</summary>
+    private static JsonNode? Normalize(JsonNode? node) => node switch
+    {
+        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, Normalize(p.Value)))),
+        JsonArray a => new JsonArray(a.Select(Normalize).ToArray()),
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => JsonValue.Create(v.GetValue<decimal>() / 1.000000000000000000000000000000000m),
+        _ => node?.DeepClone(),
+    };
+}
