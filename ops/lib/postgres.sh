@@ -43,12 +43,12 @@ _pg_as_owner() {
 }
 
 postgres_down() {
-  if [ -n "${_PG_DATA:-}" ] && [ -d "$_PG_DATA" ]; then
-    _pg_as_owner "$_PG_BIN/pg_ctl" -D "$_PG_DATA" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$_PG_DATA"
+  if [ -n "${_PG_ROOT:-}" ] && [ -d "$_PG_ROOT" ]; then
+    _pg_as_owner "$_PG_BIN/pg_ctl" -D "$_PG_ROOT/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$_PG_ROOT"
     _pg_log "stopped and removed the throwaway cluster"
   fi
-  _PG_DATA=""
+  _PG_ROOT=""
 }
 
 postgres_up() {
@@ -62,17 +62,16 @@ postgres_up() {
   if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
     useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
   fi
-  _PG_DATA=$(mktemp -d "${TMPDIR:-/tmp}/projections-pg.XXXXXX")
-  [ "$(id -u)" -eq 0 ] && chown postgres "$_PG_DATA"
+  _PG_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/projections-pg.XXXXXX")
+  # Callers that set their own EXIT trap call postgres_down from it.
+  trap postgres_down EXIT
+  [ "$(id -u)" -eq 0 ] && chown postgres "$_PG_ROOT"
   local port; port=$(_pg_free_port) || { _pg_log "no free port"; return 1; }
-  _pg_as_owner "$_PG_BIN/initdb" -D "$_PG_DATA/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
-  local opts="-p $port -k $_PG_DATA -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB"
+  _pg_as_owner "$_PG_BIN/initdb" -D "$_PG_ROOT/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+  local opts="-p $port -k $_PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB"
   [ -n "$fast" ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-  _pg_as_owner "$_PG_BIN/pg_ctl" -D "$_PG_DATA/data" -o "$opts" -l "$_PG_DATA/postgres.log" -w start >/dev/null
-  _PG_DATA_ROOT=$_PG_DATA
-  _PG_DATA="$_PG_DATA/data"
-  trap 'postgres_down; rm -rf "${_PG_DATA_ROOT:-}"' EXIT
+  _pg_as_owner "$_PG_BIN/pg_ctl" -D "$_PG_ROOT/data" -o "$opts" -l "$_PG_ROOT/postgres.log" -w start >/dev/null
   "$_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -q -c "CREATE DATABASE projections" >/dev/null
   export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=projections"
-  _pg_log "throwaway cluster on 127.0.0.1:$port (log: $_PG_DATA_ROOT/postgres.log)"
+  _pg_log "throwaway cluster on 127.0.0.1:$port (log: $_PG_ROOT/postgres.log)"
 }

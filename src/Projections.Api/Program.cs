@@ -8,6 +8,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddProjectionsAuth();
 builder.AddProjectionsStore();
 builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -15,6 +16,7 @@ app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 
+app.MapOpenApi().AllowAnonymous();
 app.MapHealth();
 app.MapIngest();
 app.MapMetrics();
