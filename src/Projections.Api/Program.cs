@@ -1,4 +1,5 @@
 using JasperFx;
+using Projections.Analytics;
 using Projections.Auth;
 using Projections.Hosting;
 using Projections.Ingest;
@@ -20,6 +21,7 @@ app.MapOpenApi().AllowAnonymous();
 app.MapHealth();
 app.MapIngest();
 app.MapMetrics();
+app.MapAnalytics();
 
 return await app.RunJasperFxCommands(args);
 

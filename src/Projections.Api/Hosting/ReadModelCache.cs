@@ -23,6 +23,9 @@ public sealed class CachedResponse(long[] progress, byte[] body)
 /// </summary>
 public sealed class ReadModelCache
 {
+    /// <summary>Analytics ranges are open-ended keys; past this many entries the cache starts over.</summary>
+    public const int MaxEntries = 4096;
+
     private readonly ConcurrentDictionary<string, CachedResponse> _entries = new(StringComparer.Ordinal);
 
     public CachedResponse? Find(string key, long[] progress) =>
@@ -31,6 +34,11 @@ public sealed class ReadModelCache
     public CachedResponse Store(string key, long[] progress, byte[] body)
     {
         var entry = new CachedResponse(progress, body);
+        if (_entries.Count >= MaxEntries)
+        {
+            _entries.Clear();
+        }
+
         _entries[key] = entry;
         return entry;
     }

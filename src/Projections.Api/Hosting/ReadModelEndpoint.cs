@@ -16,8 +16,9 @@ public static class ReadModelEndpoint
     /// <param name="key">What the response shows (route and view): responses with equal keys are byte-equal.</param>
     /// <param name="shards">The projection shards whose documents the response is read from.</param>
     /// <param name="render">Loads the documents and writes the response; runs only when the cached bytes are out of date.</param>
+    /// <param name="contentType">The media type of what <paramref name="render"/> writes.</param>
     public static async Task<IResult> Serve(HttpContext context, string key, IReadOnlyList<string> shards,
-        Func<IQuerySession, CancellationToken, Task<byte[]>> render)
+        Func<IQuerySession, CancellationToken, Task<byte[]>> render, string contentType = "application/json")
     {
         var services = context.RequestServices;
         var progress = services.GetRequiredService<ProjectionProgress>();
@@ -62,6 +63,6 @@ public static class ReadModelEndpoint
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        return Results.Bytes(response.Body, "application/json");
+        return Results.Bytes(response.Body, contentType);
     }
 }

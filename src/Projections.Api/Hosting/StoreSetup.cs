@@ -3,8 +3,13 @@ using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
+using Projections.Analytics;
+using Projections.Artists;
+using Projections.Carts;
 using Projections.Ingest;
 using Projections.Inventory;
+using Projections.Orders;
+using Projections.Referrals;
 using Projections.Users;
 using Weasel.Core;
 
@@ -58,6 +63,21 @@ public static class StoreSetup
                     o.DeleteViewTypeOnTeardown<InventoryMetrics>();
                 });
 
+            opts.Projections.Add(new GalleryAnalyticsProjection(), ProjectionLifecycle.Async, GalleryAnalyticsProjection.Name, o =>
+            {
+                o.BatchSize = settings.BatchSize;
+                o.DeleteViewTypeOnTeardown<OrderState>();
+                o.DeleteViewTypeOnTeardown<CartState>();
+                o.DeleteViewTypeOnTeardown<VisitorReferrals>();
+                o.DeleteViewTypeOnTeardown<ArtistProfile>();
+                o.DeleteViewTypeOnTeardown<AnalyticsBucket>();
+            });
+
+            opts.RegisterDocumentType<OrderState>();
+            opts.RegisterDocumentType<CartState>();
+            opts.RegisterDocumentType<VisitorReferrals>();
+            opts.RegisterDocumentType<ArtistProfile>();
+            opts.RegisterDocumentType<AnalyticsBucket>();
             opts.RegisterDocumentType<UserState>();
             opts.RegisterDocumentType<UserMetrics>();
             opts.RegisterDocumentType<ProductState>();
@@ -75,6 +95,10 @@ public static class StoreSetup
             marten.ApplyAllDatabaseChangesOnStartup();
         }
 
+        builder.Services.AddOptions<AnalyticsSettings>().Bind(builder.Configuration.GetSection(AnalyticsSettings.Section))
+            .Validate(s => s.GalleryCommissionRate is >= 0m and <= 1m, "Analytics:GalleryCommissionRate must be between 0 and 1.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ReadModelCache>();
         builder.Services.AddSingleton<ProjectionProgress>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionProgress>());

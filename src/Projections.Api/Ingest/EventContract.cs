@@ -36,6 +36,8 @@ public static class EventContract
         ["cancelled"] = OrderStatus.Cancelled,
     }.ToFrozenDictionary();
 
+    public static readonly FrozenDictionary<OrderStatus, string> StatusNames = Statuses.ToFrozenDictionary(s => s.Value, s => s.Key);
+
     public const int MaxOrderItems = 200;
 
     // Stream keys: one stream per entity. Artist-store orders are keyed by store and order id, since two stores may

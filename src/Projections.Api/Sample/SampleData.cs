@@ -7,7 +7,8 @@ namespace Projections.Sample;
 /// <summary>
 /// A deterministic sample shop, as wire envelopes (the v1 contract). Its users and its active products give exactly the
 /// Metrics API seed's sample figures (45 customers, 120 products, 1,850,000.00 of inventory revenue, ...); inactive and
-/// deleted products around them make the <c>active_only=false</c> view differ. Every event type of the user and
+/// deleted products around them make the <c>active_only=false</c> view differ. A January 2024 of gallery orders, carts,
+/// artist profiles and referrals feeds the Admin Analytics API. Every event type of the user and
 /// product contract is used on the way there. Ids are derived from names, so publishing it twice stores it once.
 /// </summary>
 public static class SampleData
@@ -19,6 +20,7 @@ public static class SampleData
         var builder = new Builder();
         AddUsers(builder);
         AddProducts(builder);
+        AddGallery(builder);
         return builder.Envelopes;
     }
 
@@ -200,15 +202,81 @@ public static class SampleData
         }
     }
 
+    /// <summary>January 2024 in the gallery (the Analytics API's example range): artists, orders, carts, referrals.</summary>
+    private static void AddGallery(Builder b)
+    {
+        var random = new Random(2024);
+        var january = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        string[] names = ["Jane Smith Studio", "Bob's Pottery", "Lumen Glassworks", "Atelier Nord", "Kiln & Co", "Paper Moon Prints",
+            "Ferro Forge", "Indigo Threads", "Stone Garden", "Vela Ceramics", "Oak & Ash", "Quiet Hours Press"];
+        for (var a = 0; a < names.Length; a++)
+        {
+            b.Add("artist.profile_updated", new() { ["orgId"] = $"org-{a + 1:D2}", ["name"] = names[a] }, january.AddHours(a));
+        }
+
+        string[] statuses = ["paid", "processing", "partially_shipped", "shipped", "shipped", "delivered", "cancelled"];
+        for (var o = 0; o < 80; o++)
+        {
+            var placed = january.AddDays(random.Next(31)).AddMinutes(random.Next(24 * 60));
+            var items = new System.Text.Json.Nodes.JsonArray();
+            for (var i = random.Next(1, 4); i > 0; i--)
+            {
+                var org = random.Next(names.Length);
+                items.Add(new JsonObject
+                {
+                    ["productId"] = $"prod-{org * 9 + i:D3}", ["orgId"] = $"org-{org + 1:D2}",
+                    ["quantity"] = random.Next(1, 4), ["unitPrice"] = random.Next(20, 400) + random.Next(100) / 100m,
+                });
+            }
+
+            var orderId = $"order-{o + 1:D4}";
+            b.Add("order.placed", new() { ["orderId"] = orderId, ["items"] = items, ["customerId"] = $"customer-{o % 45 + 1:D3}" }, placed);
+            for (var s = 0; s < random.Next(0, 3); s++)
+            {
+                b.Add("order.status_changed", new() { ["orderId"] = orderId, ["status"] = statuses[random.Next(statuses.Length)] },
+                    placed.AddHours(6 * (s + 1)));
+            }
+        }
+
+        for (var c = 0; c < 50; c++)
+        {
+            var created = january.AddDays(random.Next(31)).AddMinutes(random.Next(24 * 60));
+            var cartId = $"cart-{c + 1:D4}";
+            b.Add("cart.created", new() { ["cartId"] = cartId, ["customerId"] = $"customer-{c % 45 + 1:D3}" }, created);
+            for (var i = random.Next(0, 4); i > 0; i--)
+            {
+                b.Add("cart.item_added", new() { ["cartId"] = cartId, ["productId"] = $"prod-{random.Next(1, 95):D3}", ["quantity"] = random.Next(1, 3),
+                    ["unitPrice"] = random.Next(20, 300) }, created.AddMinutes(i));
+            }
+
+            if (c % 3 == 0)
+            {
+                b.Add("cart.checked_out", new() { ["cartId"] = cartId, ["orderId"] = $"order-{c + 1:D4}" }, created.AddHours(1));
+            }
+        }
+
+        for (var r = 0; r < 120; r++)
+        {
+            var (visitor, org) = ($"visitor-{random.Next(60):D3}", $"org-{random.Next(names.Length) + 1:D2}");
+            var clicked = january.AddDays(random.Next(31)).AddMinutes(random.Next(24 * 60));
+            b.Add("referral.clicked", new() { ["referralId"] = $"ref-{r + 1:D4}", ["visitorId"] = visitor, ["orgId"] = org }, clicked);
+            if (r % 4 == 0)
+            {
+                b.Add("artist_store.order_completed", new() { ["orderId"] = $"store-{r + 1:D4}", ["visitorId"] = visitor, ["orgId"] = org,
+                    ["amount"] = random.Next(30, 500) + 0.99m }, clicked.AddDays(random.Next(0, 10)));
+            }
+        }
+    }
+
     private sealed class Builder
     {
         public List<JsonObject> Envelopes { get; } = [];
 
-        public void Add(string type, JsonObject data) => Envelopes.Add(new JsonObject
+        public void Add(string type, JsonObject data, DateTimeOffset? occurredAt = null) => Envelopes.Add(new JsonObject
         {
             ["id"] = DeterministicId($"sample:{Envelopes.Count}").ToString(),
             ["type"] = type,
-            ["occurredAt"] = Start.AddMinutes(Envelopes.Count).ToString("yyyy-MM-ddTHH:mm:ssZ"),
+            ["occurredAt"] = (occurredAt ?? Start.AddMinutes(Envelopes.Count)).ToString("yyyy-MM-ddTHH:mm:ssZ"),
             ["data"] = data,
         });
     }

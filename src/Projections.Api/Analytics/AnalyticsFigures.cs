@@ -1,0 +1,138 @@
+using Projections.Hosting;
+
+namespace Projections.Analytics;
+
+/// <summary>An order, cart or visitor's referrals: applies its events and says what it adds to which UTC days.</summary>
+public interface IDayContributor : IEntityState
+{
+    void Apply(object @event);
+
+    IEnumerable<(DateOnly Day, AnalyticsFigures Figures)> Contributions();
+}
+
+/// <summary>What one artist adds up to within a bucket of days.</summary>
+public sealed class ArtistFigures
+{
+    public long Orders { get; set; }
+    public decimal Revenue { get; set; }
+    public long ItemsSold { get; set; }
+}
+
+/// <summary>
+/// The additive figures of the Admin Analytics API for a set of days: what one order, cart or referral contributes to
+/// its day, and what a day or month bucket holds. Buckets are sums of contributions, so a range is the sum of its buckets.
+/// </summary>
+public sealed class AnalyticsFigures
+{
+    // Gallery orders (not cancelled), by the UTC day they were placed.
+    public long Orders { get; set; }
+    public decimal Revenue { get; set; }
+    public long ItemsSold { get; set; }
+
+    /// <summary>Orders by current status, keyed by wire name (cancelled included).</summary>
+    public SortedDictionary<string, long> Statuses { get; set; } = new(StringComparer.Ordinal);
+
+    public SortedDictionary<string, ArtistFigures> Artists { get; set; } = new(StringComparer.Ordinal);
+
+    // Carts, by the UTC day they were created.
+    public long NewCarts { get; set; }
+    public long ActiveCarts { get; set; }
+    public long CheckedOutActiveCarts { get; set; }
+    public decimal ActiveCartValue { get; set; }
+    public long ActiveCartItems { get; set; }
+
+    // Referral clicks, by the UTC day of the click.
+    public long Referrals { get; set; }
+    public long Conversions { get; set; }
+    public decimal AttributedRevenue { get; set; }
+
+    /// <summary>Adds (sign 1) or takes out (sign -1) another set of figures; entries that reach zero are dropped.</summary>
+    public void Add(AnalyticsFigures other, int sign)
+    {
+        Orders += sign * other.Orders;
+        Revenue += sign * other.Revenue;
+        ItemsSold += sign * other.ItemsSold;
+        foreach (var (status, count) in other.Statuses)
+        {
+            var total = Statuses.GetValueOrDefault(status) + sign * count;
+            if (total == 0)
+            {
+                Statuses.Remove(status);
+            }
+            else
+            {
+                Statuses[status] = total;
+            }
+        }
+
+        foreach (var (org, figures) in other.Artists)
+        {
+            if (!Artists.TryGetValue(org, out var mine))
+            {
+                Artists[org] = mine = new ArtistFigures();
+            }
+
+            mine.Orders += sign * figures.Orders;
+            mine.Revenue += sign * figures.Revenue;
+            mine.ItemsSold += sign * figures.ItemsSold;
+            if (mine is { Orders: 0, ItemsSold: 0 } && mine.Revenue == 0)
+            {
+                Artists.Remove(org);
+            }
+        }
+
+        NewCarts += sign * other.NewCarts;
+        ActiveCarts += sign * other.ActiveCarts;
+        CheckedOutActiveCarts += sign * other.CheckedOutActiveCarts;
+        ActiveCartValue += sign * other.ActiveCartValue;
+        ActiveCartItems += sign * other.ActiveCartItems;
+        Referrals += sign * other.Referrals;
+        Conversions += sign * other.Conversions;
+        AttributedRevenue += sign * other.AttributedRevenue;
+    }
+}
+
+/// <summary>One day's line of the timeline.</summary>
+public sealed class DayLine
+{
+    public long Orders { get; set; }
+    public decimal Revenue { get; set; }
+    public long NewCarts { get; set; }
+}
+
+/// <summary>
+/// A read model of the analytics: the figures of one UTC day (<c>day:2024-01-05</c>) or one month
+/// (<c>month:2024-01</c>). A month bucket also keeps each of its days' timeline line, so a long range reads a dozen
+/// month buckets plus the days of its partial months at either end.
+/// </summary>
+public sealed class AnalyticsBucket
+{
+    public string Id { get; set; } = "";
+    public AnalyticsFigures Figures { get; set; } = new();
+
+    /// <summary>Month buckets only: the timeline line of each day of the month that has one.</summary>
+    public SortedDictionary<string, DayLine>? Days { get; set; }
+
+    public static string DayId(DateOnly day) => "day:" + day.ToString("yyyy-MM-dd");
+
+    public static string MonthId(DateOnly day) => "month:" + day.ToString("yyyy-MM");
+
+    public void Add(DateOnly day, AnalyticsFigures figures, int sign)
+    {
+        Figures.Add(figures, sign);
+        if (Days is null)
+        {
+            return;
+        }
+
+        var key = day.ToString("yyyy-MM-dd");
+        var line = Days.TryGetValue(key, out var existing) ? existing : Days[key] = new DayLine();
+        line.Orders += sign * figures.Orders;
+        line.Revenue += sign * figures.Revenue;
+        line.NewCarts += sign * figures.NewCarts;
+        if (line is { Orders: 0, NewCarts: 0 } && line.Revenue == 0)
+        {
+            Days.Remove(key);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
+using Projections.Artists;
+using Projections.Carts;
+using Projections.Orders;
+using Projections.Referrals;
+
+namespace Projections.Analytics;
+
+/// <summary>
+/// Keeps the Admin Analytics read models: a bucket of additive figures per UTC day and per month, plus artist names.
+/// Orders, carts and a visitor's referrals to one artist each keep a state document; for every daemon batch the touched
+/// states are loaded at once, their old contributions are taken out of the buckets of the days they belong to, their
+/// events applied, and their new contributions put back. So a late status change updates the order's placement day, a
+/// late cart item the cart's creation day, and a late click attributes a sale to the click's day, whatever the arrival
+/// order; and a rebuild reproduces the same documents.
+/// </summary>
+public sealed class GalleryAnalyticsProjection : IProjection
+{
+    public const string Name = "GalleryAnalytics";
+    public const string ShardName = Name + ":All";
+
+    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    {
+        var orders = new Touched<OrderState>(id => new OrderState { Id = id });
+        var carts = new Touched<CartState>(id => new CartState { Id = id });
+        var referrals = new Touched<VisitorReferrals>(id => new VisitorReferrals { Id = id });
+        var artists = new Dictionary<string, List<ArtistProfileUpdated>>(StringComparer.Ordinal);
+
+        var routed = new List<(Func<IDayContributor> Entity, object Data)>();
+        foreach (var e in events)
+        {
+            switch (e.Data)
+            {
+                case OrderPlaced x: routed.Add((orders.For(x.OrderId), x)); break;
+                case OrderStatusChanged x: routed.Add((orders.For(x.OrderId), x)); break;
+                case CartCreated x: routed.Add((carts.For(x.CartId), x)); break;
+                case CartItemAdded x: routed.Add((carts.For(x.CartId), x)); break;
+                case CartItemRemoved x: routed.Add((carts.For(x.CartId), x)); break;
+                case CartCheckedOut x: routed.Add((carts.For(x.CartId), x)); break;
+                case ReferralClicked x: routed.Add((referrals.For(VisitorReferrals.Key(x.VisitorId, x.OrgId)), x)); break;
+                case ArtistStoreOrderCompleted x: routed.Add((referrals.For(VisitorReferrals.Key(x.VisitorId, x.OrgId)), x)); break;
+                case ArtistProfileUpdated x:
+                    (artists.TryGetValue(x.OrgId, out var updates) ? updates : artists[x.OrgId] = []).Add(x);
+                    break;
+            }
+        }
+
+        if (routed.Count == 0 && artists.Count == 0)
+        {
+            return;
+        }
+
+        var changes = new List<(DateOnly Day, AnalyticsFigures Figures, int Sign)>();
+        await orders.LoadAsync(operations, changes, cancellation);
+        await carts.LoadAsync(operations, changes, cancellation);
+        await referrals.LoadAsync(operations, changes, cancellation);
+        foreach (var (entity, data) in routed)
+        {
+            entity().Apply(data);
+        }
+
+        orders.Finish(operations, changes);
+        carts.Finish(operations, changes);
+        referrals.Finish(operations, changes);
+        await ApplyToBucketsAsync(operations, changes, cancellation);
+        await UpdateArtistsAsync(operations, artists, cancellation);
+    }
+
+    private static async Task ApplyToBucketsAsync(IDocumentOperations operations, List<(DateOnly Day, AnalyticsFigures Figures, int Sign)> changes,
+        CancellationToken cancellation)
+    {
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        var ids = changes.SelectMany(c => new[] { AnalyticsBucket.DayId(c.Day), AnalyticsBucket.MonthId(c.Day) }).Distinct().ToList();
+        var buckets = (await operations.LoadManyAsync<AnalyticsBucket>(cancellation, ids)).ToDictionary(b => b.Id, StringComparer.Ordinal);
+        AnalyticsBucket Bucket(string id, bool month) =>
+            buckets.TryGetValue(id, out var bucket) ? bucket : buckets[id] = new AnalyticsBucket { Id = id, Days = month ? new() : null };
+
+        foreach (var (day, figures, sign) in changes)
+        {
+            Bucket(AnalyticsBucket.DayId(day), month: false).Add(day, figures, sign);
+            Bucket(AnalyticsBucket.MonthId(day), month: true).Add(day, figures, sign);
+        }
+
+        foreach (var bucket in buckets.Values)
+        {
+            operations.Store(bucket);
+        }
+    }
+
+    private static async Task UpdateArtistsAsync(IDocumentOperations operations, Dictionary<string, List<ArtistProfileUpdated>> updates,
+        CancellationToken cancellation)
+    {
+        if (updates.Count == 0)
+        {
+            return;
+        }
+
+        var profiles = (await operations.LoadManyAsync<ArtistProfile>(cancellation, updates.Keys)).ToDictionary(p => p.Id, StringComparer.Ordinal);
+        foreach (var (org, events) in updates)
+        {
+            var profile = profiles.GetValueOrDefault(org) ?? new ArtistProfile { Id = org };
+            events.ForEach(profile.Apply);
+            operations.Store(profile);
+        }
+    }
+
+    /// <summary>The entities of one kind that a batch touches, with their contributions before and after it.</summary>
+    private sealed class Touched<TState>(Func<string, TState> create)
+        where TState : class, IDayContributor
+    {
+        private readonly Dictionary<string, TState> _states = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Func<IDayContributor>> _entities = new(StringComparer.Ordinal);
+
+        /// <summary>Registers the entity and returns it, once loaded.</summary>
+        public Func<IDayContributor> For(string id)
+        {
+            if (!_entities.TryGetValue(id, out var entity))
+            {
+                _entities[id] = entity = () => _states[id];
+            }
+
+            return entity;
+        }
+
+        public async Task LoadAsync(IDocumentOperations operations, List<(DateOnly, AnalyticsFigures, int)> changes, CancellationToken cancellation)
+        {
+            if (_entities.Count == 0)
+            {
+                return;
+            }
+
+            var stored = (await operations.LoadManyAsync<TState>(cancellation, _entities.Keys)).ToDictionary(s => s.Id, StringComparer.Ordinal);
+            foreach (var id in _entities.Keys)
+            {
+                var state = _states[id] = stored.GetValueOrDefault(id) ?? create(id);
+                changes.AddRange(state.Contributions().Select(c => (c.Day, c.Figures, -1)));
+            }
+        }
+
+        public void Finish(IDocumentOperations operations, List<(DateOnly, AnalyticsFigures, int)> changes)
+        {
+            foreach (var state in _states.Values)
+            {
+                changes.AddRange(state.Contributions().Select(c => (c.Day, c.Figures, +1)));
+                operations.Store(state);
+            }
+        }
+    }
+}
