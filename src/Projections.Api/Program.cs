@@ -1,6 +1,7 @@
 using JasperFx;
 using Projections.Analytics;
 using Projections.Auth;
+using Projections.Benchmark;
 using Projections.Hosting;
 using Projections.Ingest;
 using Projections.Metrics;
@@ -22,6 +23,7 @@ app.MapHealth();
 app.MapIngest();
 app.MapMetrics();
 app.MapAnalytics();
+app.MapBenchmark(app.Configuration);
 
 return await app.RunJasperFxCommands(args);
 

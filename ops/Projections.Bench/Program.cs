@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Projections.Auth;
+using Projections.Bench;
+using Projections.Sample;
+
+// The benchmark (see README, "Benchmark"): against the PostgreSQL in ConnectionStrings__Postgres, for each size it
+// starts the service built in Release, publishes a generated shop through POST /api/events with several concurrent
+// publishers until every projection has caught up, measures every read endpoint with wrk beside the constant-bytes
+// ceiling and the SQL-aggregation baseline, records the service's peak memory, stops it and rebuilds every projection
+// with the projections command; then it writes a Markdown report and a JSON file.
+var options = BenchOptions.Parse(args);
+var machine = Machine.Describe();
+var results = new List<SizeResult>();
+foreach (var size in options.Sizes)
+{
+    Console.WriteLine($"== {size.Name} ==");
+    results.Add(await new SizeRun(options, size).RunAsync());
+}
+
+Report.Write(options, machine, results);
+return 0;
+
+namespace Projections.Bench
+{
+    public sealed record BenchOptions(IReadOnlyList<ShopSize> Sizes, TimeSpan ReadDuration, int Connections, int Publishers, string ApiDirectory,
+        string OutputDirectory, string ConnectionString, bool Smoke)
+    {
+        public static BenchOptions Parse(string[] args)
+        {
+            string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+            var smoke = args.Contains("--smoke");
+            var sizes = (Arg("--sizes") ?? (smoke ? "tiny" : "small,large")).Split(',').Select(ShopSize.Parse).ToList();
+            return new BenchOptions(sizes,
+                TimeSpan.FromSeconds(double.Parse(Arg("--duration") ?? (smoke ? "2" : "15"), CultureInfo.InvariantCulture)),
+                int.Parse(Arg("--connections") ?? "32", CultureInfo.InvariantCulture),
+                int.Parse(Arg("--publishers") ?? "4", CultureInfo.InvariantCulture),
+                Arg("--api") ?? "src/Projections.Api/bin/Release/net10.0",
+                Arg("--out") ?? "docs",
+                Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? throw new InvalidOperationException("Set ConnectionStrings__Postgres"),
+                smoke);
+        }
+    }
+
+    public sealed record ReadResult(string Name, string Path, double RequestsPerSecond, double P50Ms, double P99Ms, long Errors);
+
+    public sealed record SizeResult(string Size, long Events, double IngestSeconds, double IngestEventsPerSecond, double RebuildSeconds,
+        double RebuildEventsPerSecond, long PeakMemoryBytes, IReadOnlyList<ReadResult> Reads);
+
+    public sealed class SizeRun(BenchOptions options, ShopSize size)
+    {
+        private readonly string _database = "bench_" + size.Name;
+        private readonly int _port = 20000 + Random.Shared.Next(20000);
+        private string Url => $"http://127.0.0.1:{_port}";
+
+        public async Task<SizeResult> RunAsync()
+        {
+            var connection = await CreateDatabaseAsync();
+            var token = DevTokens.Mint(new AuthOptions { SigningKey = Service.SigningKey }, Caller.Admin, subject: "bench", lifetime: TimeSpan.FromHours(6));
+            using var service = Service.Start(options.ApiDirectory, connection, Url);
+            await service.WaitUntilLiveAsync();
+
+            Console.WriteLine("Generating and serializing the events...");
+            long events = 0;
+            var batches = new ShopGenerator(size).Envelopes().Chunk(1000)
+                .Select(chunk =>
+                {
+                    events += chunk.Length;
+                    return Encoding.UTF8.GetBytes(new JsonArray(chunk.Select(e => (JsonNode)e).ToArray()).ToJsonString());
+                }).ToList();
+
+            Console.WriteLine($"Ingesting {events} events with {options.Publishers} publishers...");
+            using var http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromMinutes(5) };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            var clock = Stopwatch.StartNew();
+            var last = await PublishAsync(http, batches);
+            batches.Clear();
+            await WaitForCatchUpAsync(http, last);
+            var ingest = clock.Elapsed.TotalSeconds;
+            Console.WriteLine($"Ingest and catch-up: {ingest:F1} s ({events / ingest:F0} events/s)");
+
+            var reads = new List<ReadResult>();
+            foreach (var (name, path, auth) in Endpoints())
+            {
+                reads.Add(await Wrk.RunAsync(name, Url + path, auth ? token : null, options.Connections, options.ReadDuration));
+                Console.WriteLine($"{name}: {reads[^1].RequestsPerSecond:F0} req/s, p50 {reads[^1].P50Ms:F2} ms, p99 {reads[^1].P99Ms:F2} ms");
+            }
+
+            var peak = service.PeakMemoryBytes();
+            service.Stop();
+
+            Console.WriteLine("Rebuilding every projection...");
+            clock.Restart();
+            await Service.RunCommandAsync(options.ApiDirectory, connection, "projections", "rebuild");
+            var rebuild = clock.Elapsed.TotalSeconds;
+            Console.WriteLine($"Rebuild: {rebuild:F1} s ({events / rebuild:F0} events/s)");
+            return new SizeResult(size.Name, events, ingest, events / ingest, rebuild, events / rebuild, peak, reads);
+        }
+
+        private static IEnumerable<(string Name, string Path, bool Auth)> Endpoints() =>
+        [
+            ("constant bytes (ceiling)", "/bench/constant", false),
+            ("metrics/admin-dashboard", "/metrics/admin-dashboard", true),
+            ("metrics/staff-dashboard", "/metrics/staff-dashboard", true),
+            ("metrics/inventory", "/metrics/inventory", true),
+            ("analytics (default range)", "/api/admin/analytics", true),
+            ("analytics (366 days)", "/api/admin/analytics?start_date=2024-01-01&end_date=2024-12-31", true),
+            ("baseline admin-dashboard (SQL per request)", "/bench/baseline/admin-dashboard", true),
+            ("baseline analytics 366 days (SQL per request)", "/bench/baseline/analytics?start_date=2024-01-01&end_date=2024-12-31", true),
+        ];
+
+        private async Task<string> CreateDatabaseAsync()
+        {
+            var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            var admin = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Database = "postgres" };
+            await using var connection = new NpgsqlConnection(admin.ConnectionString);
+            await connection.OpenAsync();
+            foreach (var sql in new[] { $"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", $"CREATE DATABASE {_database}" })
+            {
+                await using var command = new NpgsqlCommand(sql, connection);
+                await command.ExecuteNonQueryAsync();
+            }
+
+            builder.Database = _database;
+            return builder.ConnectionString;
+        }
+
+        private async Task<long> PublishAsync(HttpClient http, List<byte[]> batches)
+        {
+            var next = -1;
+            long last = 0;
+            async Task Publisher()
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < batches.Count)
+                {
+                    using var content = new ByteArrayContent(batches[i]);
+                    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                    using var response = await http.PostAsync("/api/events", content);
+                    if (response.StatusCode != HttpStatusCode.Accepted)
+                    {
+                        throw new InvalidOperationException($"Ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                    }
+
+                    var receipt = JsonDocument.Parse(await response.Content.ReadAsStreamAsync()).RootElement;
+                    var sequence = receipt.GetProperty("lastSequence").GetInt64();
+                    long seen;
+                    while ((seen = Interlocked.Read(ref last)) < sequence && Interlocked.CompareExchange(ref last, sequence, seen) != seen)
+                    {
+                    }
+                }
+            }
+
+            await Task.WhenAll(Enumerable.Range(0, options.Publishers).Select(_ => Task.Run(Publisher)));
+            return last;
+        }
+
+        /// <summary>Until every projection has processed through the last sequence (each try waits up to 5 s server-side).</summary>
+        private static async Task WaitForCatchUpAsync(HttpClient http, long last)
+        {
+            foreach (var path in new[] { "/metrics/admin-dashboard", "/api/admin/analytics" })
+            {
+                for (var attempt = 0; ; attempt++)
+                {
+                    using var response = await http.GetAsync($"{path}?min_sequence={last}");
+                    if (response.IsSuccessStatusCode)
+                    {
+                        break;
+                    }
+
+                    if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt > 720)
+                    {
+                        throw new InvalidOperationException($"{path} answered {(int)response.StatusCode} while catching up");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Projections.Bench;
+
+public sealed record MachineInfo(string Cpu, int Cores, string Memory, string Os);
+
+public static class Machine
+{
+    public static MachineInfo Describe()
+    {
+        string Read(string path, string prefix) => File.Exists(path)
+            ? File.ReadLines(path).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?"
+            : "?";
+        return new MachineInfo(Read("/proc/cpuinfo", "model name"), Environment.ProcessorCount, Read("/proc/meminfo", "MemTotal"),
+            System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+    }
+}
+
+/// <summary>Writes docs/benchmarks.md (figure, value, ratio, target, verdict) and benchmarks.json beside it.</summary>
+public static class Report
+{
+    private sealed record Row(string Figure, string Value, string Ratio, string Target, bool? Met);
+
+    public static void Write(BenchOptions options, MachineInfo machine, IReadOnlyList<SizeResult> results)
+    {
+        Directory.CreateDirectory(options.OutputDirectory);
+        var md = new StringBuilder();
+        md.AppendLine("# Benchmarks").AppendLine();
+        md.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `ops/bench{(options.Smoke ? " --smoke" : "")}` on {machine.Cores} cores " +
+                      $"({machine.Cpu}), {machine.Memory} memory, {machine.Os}. Service, PostgreSQL, publishers and `wrk` share the machine; " +
+                      $"reads: `wrk -t2 -c{options.Connections} -d{options.ReadDuration.TotalSeconds:F0}s`. Ratios compare figures measured in the same run.");
+        md.AppendLine();
+        foreach (var result in results)
+        {
+            md.AppendLine($"## {result.Size}: {result.Events:N0} events").AppendLine();
+            md.AppendLine("| figure | value | ratio | target | met |").AppendLine("|---|---|---|---|---|");
+            foreach (var row in Rows(result, results))
+            {
+                md.AppendLine($"| {row.Figure} | {row.Value} | {row.Ratio} | {row.Target} | {row.Met switch { true => "yes", false => "**no**", null => "" }} |");
+            }
+
+            md.AppendLine();
+        }
+
+        md.AppendLine("Read figures: requests/s, then p50 / p99 latency. \"ceiling\" is a constant 1 KB JSON answer from the same server; " +
+                      "\"baseline\" answers the same question by SQL aggregation over the per-entity documents on every request, " +
+                      "as the original services did. Raw numbers: `benchmarks.json`.");
+        File.WriteAllText(Path.Combine(options.OutputDirectory, "benchmarks.md"), md.ToString());
+        File.WriteAllText(Path.Combine(options.OutputDirectory, "benchmarks.json"),
+            JsonSerializer.Serialize(new { machine, results }, new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine(md.ToString());
+    }
+
+    private static IEnumerable<Row> Rows(SizeResult r, IReadOnlyList<SizeResult> all)
+    {
+        static string F(double v, string format = "N0") => v.ToString(format, CultureInfo.InvariantCulture);
+        yield return new Row("ingest, until every projection caught up", $"{F(r.IngestEventsPerSecond)} events/s ({F(r.IngestSeconds, "F1")} s)",
+            "", "≥ 10,000 events/s", r.IngestEventsPerSecond >= 10_000);
+        yield return new Row("rebuild of every projection", $"{F(r.RebuildEventsPerSecond)} events/s ({F(r.RebuildSeconds, "F1")} s)",
+            "", "≥ 20,000 events/s", r.RebuildEventsPerSecond >= 20_000);
+        yield return new Row("peak resident memory of the service", $"{F(r.PeakMemoryBytes / 1048576.0)} MB", "", "≤ 500 MB",
+            r.PeakMemoryBytes <= 500L * 1048576);
+
+        var ceiling = r.Reads.First(x => x.Name.StartsWith("constant", StringComparison.Ordinal));
+        var small = all.FirstOrDefault(x => x.Size == "small");
+        foreach (var read in r.Reads)
+        {
+            var ratio = read.RequestsPerSecond / ceiling.RequestsPerSecond;
+            var isMetrics = read.Name.StartsWith("metrics", StringComparison.Ordinal);
+            var is366 = read.Name == "analytics (366 days)";
+            var target = read == ceiling || read.Name.StartsWith("baseline", StringComparison.Ordinal) ? ""
+                : isMetrics ? "≥ 50% of ceiling, p99 ≤ 10 ms" : is366 ? "≥ 25% of ceiling, p99 ≤ 10 ms" : "p99 ≤ 10 ms";
+            bool? met = target.Length == 0 ? null
+                : read.P99Ms <= 10 && (!isMetrics || ratio >= 0.5) && (!is366 || ratio >= 0.25) && read.Errors == 0;
+            yield return new Row($"read {read.Name}", $"{F(read.RequestsPerSecond)} req/s, {F(read.P50Ms, "F2")} / {F(read.P99Ms, "F2")} ms" +
+                (read.Errors > 0 ? $", {read.Errors} errors" : ""), read == ceiling ? "1.00" : $"{F(ratio, "F2")} of ceiling", target, met);
+
+            if (r.Size == "large" && small?.Reads.FirstOrDefault(x => x.Name == read.Name) is { } atSmall && isMetrics)
+            {
+                var growth = read.P50Ms / atSmall.P50Ms;
+                yield return new Row($"p50 {read.Name}, large vs small", $"{F(read.P50Ms, "F2")} vs {F(atSmall.P50Ms, "F2")} ms",
+                    $"{F(growth, "F2")}×", "≤ 1.5×", growth <= 1.5);
+            }
+        }
+
+        foreach (var (ours, baseline) in new[] { ("metrics/admin-dashboard", "baseline admin-dashboard (SQL per request)"),
+                     ("analytics (366 days)", "baseline analytics 366 days (SQL per request)") })
+        {
+            var a = r.Reads.First(x => x.Name == ours);
+            var b = r.Reads.First(x => x.Name == baseline);
+            var speedup = a.RequestsPerSecond / b.RequestsPerSecond;
+            yield return new Row($"{ours} vs its baseline", $"{F(a.RequestsPerSecond)} vs {F(b.RequestsPerSecond)} req/s", $"{F(speedup, "F1")}×",
+                r.Size == "large" ? "≥ 100× at large" : "", r.Size == "large" ? speedup >= 100 : null);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+
+namespace Projections.Bench;
+
+/// <summary>The service under test, as its own process (so its memory is its own), in Benchmark mode.</summary>
+public sealed class Service : IDisposable
+{
+    public const string SigningKey = "projections-benchmark-signing-key-0123456789";
+    private readonly Process _process;
+    private readonly string _url;
+
+    private Service(Process process, string url) => (_process, _url) = (process, url);
+
+    private static ProcessStartInfo StartInfo(string apiDirectory, string connectionString, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = apiDirectory, UseShellExecute = false };
+        info.ArgumentList.Add("Projections.Api.dll");
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        info.Environment["ConnectionStrings__Postgres"] = connectionString;
+        info.Environment["Auth__SigningKey"] = SigningKey;
+        info.Environment["Benchmark__Enabled"] = "true";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        info.Environment["Projections__MinSequenceTimeout"] = "00:00:05";
+        return info;
+    }
+
+    public static Service Start(string apiDirectory, string connectionString, string url) =>
+        new(Process.Start(StartInfo(apiDirectory, connectionString, "--urls", url))!, url);
+
+    public static async Task RunCommandAsync(string apiDirectory, string connectionString, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(apiDirectory, connectionString, args))!;
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"'{string.Join(' ', args)}' exited with {process.ExitCode}");
+        }
+    }
+
+    public async Task WaitUntilLiveAsync()
+    {
+        using var http = new HttpClient();
+        for (var i = 0; i < 240; i++)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The service exited with {_process.ExitCode}");
+            }
+
+            try
+            {
+                if ((await http.GetAsync(_url + "/health/live")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException("The service did not start");
+    }
+
+    /// <summary>Peak resident memory of the service process (VmHWM).</summary>
+    public long PeakMemoryBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    public void Stop()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Marten;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+using Projections.Analytics;
+using Projections.Auth;
+using Projections.Hosting;
+
+namespace Projections.Benchmark;
+
+/// <summary>
+/// Routes for the benchmark only (<c>Benchmark:Enabled=true</c>): the machine's ceiling (constant bytes) and the
+/// baseline a dashboard would otherwise get, answers aggregated by SQL over per-entity data on every request, as the
+/// original services did. Never mapped in normal operation.
+/// </summary>
+public static class BenchmarkEndpoints
+{
+    private static readonly byte[] Constant = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(
+        Enumerable.Range(0, 27).ToDictionary(i => $"constant_field_number_{i:D2}", i => 1_000_000.00m + i)));
+
+    public static IEndpointRouteBuilder MapBenchmark(this IEndpointRouteBuilder app, IConfiguration configuration)
+    {
+        if (!configuration.GetValue<bool>("Benchmark:Enabled"))
+        {
+            return app;
+        }
+
+        var bench = app.MapGroup("/bench").WithTags("Benchmark");
+        bench.MapGet("/constant", () => Results.Bytes(Constant, "application/json")).AllowAnonymous();
+        bench.MapGet("/baseline/admin-dashboard", AdminDashboard).RequireAuthorization(AuthSetup.AdminOnly);
+        bench.MapGet("/baseline/analytics", Analytics).RequireAuthorization(AuthSetup.AdminOnly);
+        return app;
+    }
+
+    private static string Table<T>() => $"{StoreSetup.SchemaName}.mt_doc_{typeof(T).Name.ToLowerInvariant()}";
+
+    private static async Task<IResult> AdminDashboard(IDocumentStore store, [FromQuery(Name = "active_only")] string? activeOnly, CancellationToken ct)
+    {
+        var active = activeOnly is null or "1" or "true" or "yes";
+        var users = $"""
+            select data->>'role',
+                   count(*), count(*) filter (where (data->>'active')::boolean), count(*) filter (where not (data->>'active')::boolean),
+                   count(*) filter (where (data->>'emailVerified')::boolean), count(*) filter (where (data->>'phoneVerified')::boolean)
+            from {Table<Users.UserState>()}
+            where (data->>'registered')::boolean and not (data->>'deleted')::boolean
+            group by 1
+            """;
+        var products = $"""
+            with p as (
+              select (data->>'hasInventory')::boolean as inv, (data->>'price')::numeric as price,
+                     (data->>'stock')::bigint as stock, (data->>'reserved')::bigint as reserved,
+                     coalesce((data->>'lowStockThreshold')::int, 5) as threshold
+              from {Table<Inventory.ProductState>()}
+              where (data->>'created')::boolean and not (data->>'deleted')::boolean {(active ? "and (data->>'active')::boolean" : "")})
+            select count(*), count(*) filter (where inv), count(*) filter (where price is not null),
+                   coalesce(sum(stock) filter (where inv), 0), coalesce(sum(reserved) filter (where inv), 0),
+                   coalesce(sum(stock - reserved) filter (where inv), 0),
+                   count(*) filter (where inv and stock - reserved > 0),
+                   count(*) filter (where inv and stock - reserved > 0 and stock - reserved <= threshold),
+                   count(*) filter (where inv and stock - reserved <= 0),
+                   coalesce(sum(stock * price) filter (where inv), 0), coalesce(sum(reserved * price) filter (where inv), 0),
+                   coalesce(sum((stock - reserved) * price) filter (where inv), 0)
+            from p
+            """;
+        await using var session = store.QuerySession();
+        var connection = (NpgsqlConnection)session.Connection!;
+        var json = new Dictionary<string, object>();
+        await using (var command = new NpgsqlCommand(users, connection))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            var byRole = new Dictionary<string, long[]>();
+            while (await reader.ReadAsync(ct))
+            {
+                byRole[reader.GetString(0)] = [reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)];
+            }
+
+            foreach (var (role, plural) in new[] { ("Customer", "customers"), ("Staff", "staff"), ("Admin", "admins") })
+            {
+                var c = byRole.GetValueOrDefault(role) ?? new long[5];
+                (json[$"total_{plural}"], json[$"active_{plural}"], json[$"inactive_{plural}"]) = (c[0], c[1], c[2]);
+                (json[$"{plural}_email_verified"], json[$"{plural}_phone_verified"]) = (c[3], c[4]);
+            }
+        }
+
+        await using (var command = new NpgsqlCommand(products, connection))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            string[] names = ["total_products", "total_products_with_inventory", "total_products_with_pricing", "total_stock_quantity",
+                "total_reserved_quantity", "total_available_quantity", "products_in_stock", "products_low_stock", "products_out_of_stock",
+                "total_inventory_revenue", "reserved_inventory_revenue", "available_inventory_revenue"];
+            for (var i = 0; i < names.Length; i++)
+            {
+                json[names[i]] = reader.GetValue(i);
+            }
+        }
+
+        return Results.Json(json);
+    }
+
+    /// <summary>The analytics' orders, statuses, top artists, timeline and cart figures, aggregated from every order and cart in the range.</summary>
+    private static async Task<IResult> Analytics(IDocumentStore store, TimeProvider clock,
+        [FromQuery(Name = "start_date")] string? startDate, [FromQuery(Name = "end_date")] string? endDate, CancellationToken ct)
+    {
+        var (range, error) = AnalyticsRange.Parse(startDate, endDate, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
+        if (range is null)
+        {
+            return Problems.BadRequest(error!);
+        }
+
+        var from = range.First.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        var to = range.Last.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        var sql = $"""
+            with o as (
+              select id, data->>'status' as status, ((data->>'placedAt')::timestamptz at time zone 'UTC')::date as day, data->'items' as items
+              from {Table<Orders.OrderState>()}
+              where (data->>'placed')::boolean and (data->>'placedAt')::timestamptz >= @from and (data->>'placedAt')::timestamptz < @to),
+            i as (
+              select o.id, o.day, item->>'orgId' as org, (item->>'quantity')::int as qty,
+                     (item->>'quantity')::int * (item->>'unitPrice')::numeric as revenue
+              from o, jsonb_array_elements(o.items) item where o.status <> 'Cancelled')
+            select 'status', status, count(*)::numeric, 0::numeric, 0::numeric from o group by status
+            union all select 'day', day::text, count(distinct id)::numeric, sum(revenue), sum(qty) from i group by day
+            union all select 'artist', org, count(distinct id)::numeric, sum(revenue), sum(qty) from i group by org
+            union all select 'carts', ((data->>'createdAt')::timestamptz at time zone 'UTC')::date::text, count(*)::numeric,
+                   count(*) filter (where data->'lines' <> jsonb_build_object())::numeric,
+                   count(*) filter (where data->'lines' <> jsonb_build_object() and (data->>'checkedOut')::boolean)::numeric
+              from {Table<Carts.CartState>()}
+              where (data->>'created')::boolean and (data->>'createdAt')::timestamptz >= @from and (data->>'createdAt')::timestamptz < @to
+              group by 2
+            """;
+        await using var session = store.QuerySession();
+        await using var command = new NpgsqlCommand(sql, (NpgsqlConnection)session.Connection!);
+        command.Parameters.AddWithValue("from", from);
+        command.Parameters.AddWithValue("to", to);
+        var rows = new List<object[]>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                var row = new object[5];
+                reader.GetValues(row);
+                rows.Add(row);
+            }
+        }
+
+        var artists = rows.Where(r => (string)r[0] == "artist")
+            .OrderByDescending(r => (decimal)r[3]).ThenBy(r => (string)r[1], StringComparer.Ordinal).Take(AnalyticsReport.TopArtistCount)
+            .Select(r => new { orgId = r[1], totalOrders = r[2], totalRevenue = r[3], itemsSold = r[4] });
+        var timeline = rows.Where(r => (string)r[0] == "day").ToDictionary(r => (string)r[1]);
+        return Results.Json(new
+        {
+            analytics = new
+            {
+                ordersByStatus = rows.Where(r => (string)r[0] == "status").ToDictionary(r => (string)r[1], r => r[2]),
+                topArtists = artists,
+                carts = rows.Where(r => (string)r[0] == "carts").Sum(r => Convert.ToDecimal(r[3], CultureInfo.InvariantCulture)),
+                timeline = range.Days.Select(d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
+                    .Select(d => timeline.TryGetValue(d, out var r)
+                        ? new { date = d, orders = r[2], revenue = r[3] }
+                        : new { date = d, orders = (object)0m, revenue = (object)0m }),
+            },
+        });
+    }
+}
