@@ -67,13 +67,19 @@ namespace Projections.Bench
             await service.WaitUntilLiveAsync();
 
             Console.WriteLine("Generating and serializing the events...");
+            // Each publisher owns a share of the entities (as separate shop services would), so every entity's events
+            // reach the service in order; publishers run concurrently.
             long events = 0;
-            var batches = new ShopGenerator(size).Envelopes().Chunk(1000)
-                .Select(chunk =>
-                {
-                    events += chunk.Length;
-                    return Encoding.UTF8.GetBytes(new JsonArray(chunk.Select(e => (JsonNode)e).ToArray()).ToJsonString());
-                }).ToList();
+            var streams = Enumerable.Range(0, options.Publishers).Select(_ => new List<JsonObject>()).ToList();
+            foreach (var envelope in new ShopGenerator(size).Envelopes())
+            {
+                events++;
+                streams[(int)((uint)EntityOf(envelope).GetHashCode(StringComparison.Ordinal) % (uint)streams.Count)].Add(envelope);
+            }
+
+            var batches = streams.Select(s => s.Chunk(1000)
+                .Select(chunk => Encoding.UTF8.GetBytes(new JsonArray(chunk.Select(e => (JsonNode)e).ToArray()).ToJsonString())).ToList()).ToList();
+            streams.Clear();
 
             Console.WriteLine($"Ingesting {events} events with {options.Publishers} publishers...");
             using var http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromMinutes(5) };
@@ -131,16 +137,29 @@ namespace Projections.Bench
             return builder.ConnectionString;
         }
 
-        private async Task<long> PublishAsync(HttpClient http, List<byte[]> batches)
+        /// <summary>The entity an envelope belongs to: its first id field.</summary>
+        private static string EntityOf(JsonObject envelope)
         {
-            var next = -1;
-            long last = 0;
-            async Task Publisher()
+            var data = envelope["data"]!.AsObject();
+            foreach (var field in new[] { "userId", "productId", "orderId", "cartId", "referralId", "orgId" })
             {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < batches.Count)
+                if (data[field] is { } id)
                 {
-                    using var content = new ByteArrayContent(batches[i]);
+                    return (string)id!;
+                }
+            }
+
+            return "";
+        }
+
+        private static async Task<long> PublishAsync(HttpClient http, List<List<byte[]>> publishers)
+        {
+            long last = 0;
+            async Task Publisher(List<byte[]> batches)
+            {
+                foreach (var batch in batches)
+                {
+                    using var content = new ByteArrayContent(batch);
                     content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                     using var response = await http.PostAsync("/api/events", content);
                     if (response.StatusCode != HttpStatusCode.Accepted)
@@ -157,7 +176,7 @@ namespace Projections.Bench
                 }
             }
 
-            await Task.WhenAll(Enumerable.Range(0, options.Publishers).Select(_ => Task.Run(Publisher)));
+            await Task.WhenAll(publishers.Select(p => Task.Run(() => Publisher(p))));
             return last;
         }
 

@@ -9,11 +9,12 @@ namespace Projections.Ingest;
 /// Appends a validated batch to the event store in one transaction, each envelope at most once. The envelope id is the
 /// stored event's id and the database keeps event ids unique, so a duplicate is refused however it arrives (same batch,
 /// later batch, concurrent request, another instance); a batch that loses such a race is retried without the ids that
-/// won.
+/// won. A batch that loses a race for the next version of an entity's stream to a concurrent batch is retried too:
+/// in both cases nothing of it was committed.
 /// </summary>
 public sealed class EventIngestor(IDocumentStore store, ILogger<EventIngestor> logger)
 {
-    private const int MaxAttempts = 5;
+    private const int MaxAttempts = 8;
     private static readonly string StoredIdsSql = $"select id from {StoreSetup.SchemaName}.mt_events where id = any(?)";
     private static readonly string LastSequenceSql = $"select coalesce(max(seq_id), 0) from {StoreSetup.SchemaName}.mt_events";
 
@@ -51,19 +52,26 @@ public sealed class EventIngestor(IDocumentStore store, ILogger<EventIngestor> l
                 await session.SaveChangesAsync(cancellation);
                 return new IngestReceipt(appended.Count, envelopes.Count - appended.Count, appended.Max(e => e.Sequence));
             }
-            catch (Exception e) when (IsUniqueViolation(e) && attempt < MaxAttempts)
+            catch (Exception e) when (IsConcurrentAppend(e))
             {
-                // Another request stored some of these ids first: nothing of ours was committed; look again.
-                logger.LogDebug("Batch raced a concurrent delivery of the same events (attempt {Attempt}); retrying", attempt);
+                // Another request stored some of these ids, or appended to one of these streams, first: nothing of ours
+                // was committed; look again after a short, jittered pause.
+                if (attempt == MaxAttempts)
+                {
+                    throw new IngestContentionException(e);
+                }
+
+                logger.LogDebug(e, "Batch raced a concurrent append (attempt {Attempt}); retrying", attempt);
+                await Task.Delay(Random.Shared.Next(5, 25) * attempt, cancellation);
             }
         }
     }
 
-    private static bool IsUniqueViolation(Exception? e)
+    private static bool IsConcurrentAppend(Exception? e)
     {
         for (; e is not null; e = e.InnerException)
         {
-            if (e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+            if (e is EventStreamUnexpectedMaxEventIdException or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
             {
                 return true;
             }
@@ -72,3 +80,7 @@ public sealed class EventIngestor(IDocumentStore store, ILogger<EventIngestor> l
         return false;
     }
 }
+
+/// <summary>A batch kept losing races with concurrent appends to the same streams; the publisher should retry it.</summary>
+public sealed class IngestContentionException(Exception inner)
+    : Exception("The batch kept colliding with concurrent appends to the same entities.", inner);

@@ -49,8 +49,16 @@ public static class IngestEndpoint
                     $"{invalid.Errors.Count} envelope(s) are invalid; nothing of this batch was stored.",
                     new Dictionary<string, object?> { ["errors"] = invalid.Errors });
             case EnvelopeBatch.Valid valid:
-                var receipt = await ingestor.AppendAsync(valid.Envelopes, context.RequestAborted);
-                return Results.Json(receipt, statusCode: StatusCodes.Status202Accepted);
+                try
+                {
+                    var receipt = await ingestor.AppendAsync(valid.Envelopes, context.RequestAborted);
+                    return Results.Json(receipt, statusCode: StatusCodes.Status202Accepted);
+                }
+                catch (IngestContentionException e)
+                {
+                    context.Response.Headers.RetryAfter = "1";
+                    return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Busy", e.Message + " Nothing was stored; send it again.");
+                }
             default:
                 throw new InvalidOperationException("Unexpected parse result");
         }
