@@ -129,41 +129,10 @@ public sealed class RandomShop(int seed)
     };
 
     /// <summary>Every event once, shuffled across entities with each entity's own order kept, plus ~10% redeliveries.</summary>
-    public List<JsonObject> Delivery()
-    {
-        var queues = _entities.Select(e => new Queue<JsonObject>(e)).Where(q => q.Count > 0).ToList();
-        var delivered = new List<JsonObject>(EventCount * 11 / 10);
-        while (queues.Count > 0)
-        {
-            var i = _random.Next(queues.Count);
-            delivered.Add(queues[i].Dequeue());
-            if (queues[i].Count == 0)
-            {
-                queues.RemoveAt(i);
-            }
-        }
-
-        // Redeliver about 10% of the events at a random later point (possibly in the same batch).
-        var duplicates = delivered.Count / 10;
-        for (var d = 0; d < duplicates; d++)
-        {
-            var original = _random.Next(delivered.Count);
-            delivered.Insert(_random.Next(original + 1, delivered.Count + 1), (JsonObject)delivered[original].DeepClone());
-        }
-
-        return delivered;
-    }
+    public List<JsonObject> Delivery() => AtLeastOnceDelivery.Shuffle(_entities, _random);
 
     /// <summary>Cuts a delivery into batches of random size (1 to <paramref name="maxBatch"/>).</summary>
-    public IEnumerable<JsonObject[]> Batches(List<JsonObject> delivery, int maxBatch = 300)
-    {
-        for (var at = 0; at < delivery.Count;)
-        {
-            var size = Math.Min(_random.Next(1, maxBatch + 1), delivery.Count - at);
-            yield return delivery.GetRange(at, size).ToArray();
-            at += size;
-        }
-    }
+    public IEnumerable<JsonObject[]> Batches(List<JsonObject> delivery, int maxBatch = 300) => AtLeastOnceDelivery.Batches(delivery, _random, maxBatch);
 
     private JsonObject Event(string type, JsonObject data)
     {
