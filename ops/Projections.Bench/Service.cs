@@ -33,14 +33,21 @@ public sealed class Service : IDisposable
     public static Service Start(string apiDirectory, string connectionString, string url) =>
         new(Process.Start(StartInfo(apiDirectory, connectionString, "--urls", url))!, url);
 
-    public static async Task RunCommandAsync(string apiDirectory, string connectionString, params string[] args)
+    /// <summary>Runs a command of the service's command line and returns what it printed.</summary>
+    public static async Task<string> RunCommandAsync(string apiDirectory, string connectionString, params string[] args)
     {
-        using var process = Process.Start(StartInfo(apiDirectory, connectionString, args))!;
+        var info = StartInfo(apiDirectory, connectionString, args);
+        info.RedirectStandardOutput = true;
+        using var process = Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
+        Console.Write(output);
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"'{string.Join(' ', args)}' exited with {process.ExitCode}");
         }
+
+        return output;
     }
 
     public async Task WaitUntilLiveAsync()

@@ -1,4 +1,5 @@
 using JasperFx.Events;
+using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Projections;
 using Projections.Artists;
@@ -16,10 +17,22 @@ namespace Projections.Analytics;
 /// late cart item the cart's creation day, and a late click attributes a sale to the click's day, whatever the arrival
 /// order; and a rebuild reproduces the same documents.
 /// </summary>
-public sealed class GalleryAnalyticsProjection : IProjection
+public sealed class GalleryAnalyticsProjection : ProjectionBase, IProjection
 {
-    public const string Name = "GalleryAnalytics";
+    public new const string Name = "GalleryAnalytics";
     public const string ShardName = Name + ":All";
+
+    public GalleryAnalyticsProjection()
+    {
+        base.Name = Name;
+        // Only these events are loaded for this projection, in live processing and in rebuilds.
+        foreach (var type in new[] { typeof(OrderPlaced), typeof(OrderStatusChanged), typeof(CartCreated), typeof(CartItemAdded),
+                     typeof(CartItemRemoved), typeof(CartCheckedOut), typeof(ReferralClicked), typeof(ArtistStoreOrderCompleted),
+                     typeof(ArtistProfileUpdated) })
+        {
+            IncludeType(type);
+        }
+    }
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {

@@ -1,4 +1,5 @@
 using JasperFx.Events;
+using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Projections;
 
@@ -17,10 +18,20 @@ public interface IEntityState
 /// its new contribution is put back. Totals therefore never depend on the order of different entities' events, and a
 /// rebuild (which deletes both document types first) reproduces the same documents.
 /// </summary>
-public abstract class EntityTotalsProjection<TState, TTotals> : IProjection
+public abstract class EntityTotalsProjection<TState, TTotals> : ProjectionBase, IProjection
     where TState : class, IEntityState
     where TTotals : class
 {
+    /// <summary>Only events of these types are loaded for this projection (in live processing and in rebuilds).</summary>
+    protected EntityTotalsProjection(string name, IEnumerable<Type> eventTypes)
+    {
+        Name = name;
+        foreach (var type in eventTypes)
+        {
+            IncludeType(type);
+        }
+    }
+
     protected abstract string TotalsId { get; }
 
     /// <summary>The entity an event belongs to, or null when this projection ignores the event.</summary>

@@ -15,7 +15,7 @@ public sealed class ProjectionSettings
     public TimeSpan ProgressPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Events per projection batch in the async daemon: one transaction per batch.</summary>
-    public int BatchSize { get; set; } = 1000;
+    public int BatchSize { get; set; } = 5000;
 
     /// <summary>Create or update the database schema at startup. Turn off where the service's database user may not
     /// change the schema, and apply it with <c>ops/schema-apply</c> instead.</summary>

@@ -1,4 +1,5 @@
 using Projections.Hosting;
+using Projections.Ingest;
 
 namespace Projections.Inventory;
 
@@ -6,9 +7,10 @@ namespace Projections.Inventory;
 /// Keeps <see cref="InventoryMetrics"/> (both <c>active_only</c> views) from product and inventory events, through one
 /// <see cref="ProductState"/> per product. Changing the default low-stock threshold needs a rebuild of this projection.
 /// </summary>
-public sealed class InventoryMetricsProjection(int defaultLowStockThreshold) : EntityTotalsProjection<ProductState, InventoryMetrics>
+public sealed class InventoryMetricsProjection(int defaultLowStockThreshold)
+    : EntityTotalsProjection<ProductState, InventoryMetrics>(Name, EventContract.Types.Select(t => t.ClrType).Where(t => t.IsAssignableTo(typeof(IProductEvent))))
 {
-    public const string Name = "InventoryMetrics";
+    public new const string Name = "InventoryMetrics";
     public const string ShardName = Name + ":All";
 
     protected override string TotalsId => InventoryMetrics.DocumentId;

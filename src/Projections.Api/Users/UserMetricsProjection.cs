@@ -1,11 +1,13 @@
 using Projections.Hosting;
+using Projections.Ingest;
 
 namespace Projections.Users;
 
 /// <summary>Keeps <see cref="UserMetrics"/> (counts by role) from the user events, through one <see cref="UserState"/> per user.</summary>
-public sealed class UserMetricsProjection : EntityTotalsProjection<UserState, UserMetrics>
+public sealed class UserMetricsProjection()
+    : EntityTotalsProjection<UserState, UserMetrics>(Name, EventContract.Types.Select(t => t.ClrType).Where(t => t.IsAssignableTo(typeof(IUserEvent))))
 {
-    public const string Name = "UserMetrics";
+    public new const string Name = "UserMetrics";
     public const string ShardName = Name + ":All";
 
     protected override string TotalsId => UserMetrics.DocumentId;
