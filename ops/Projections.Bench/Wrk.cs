@@ -19,7 +19,7 @@ public static partial class Wrk
     public static async Task<ReadResult> RunAsync(string name, string url, string? token, int connections, TimeSpan duration)
     {
         var info = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { "-t2", $"-c{connections}", $"-d{Math.Max(1, (int)duration.TotalSeconds)}s", "--latency" })
+        foreach (var arg in new[] { "-t2", $"-c{connections}", $"-d{Math.Max(1, (int)duration.TotalSeconds)}s", "--latency", "--timeout", "60s" })
         {
             info.ArgumentList.Add(arg);
         }

@@ -5,10 +5,12 @@ using Projections.Benchmark;
 using Projections.Hosting;
 using Projections.Ingest;
 using Projections.Metrics;
+using Projections.Operations;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddProjectionsAuth();
 builder.AddProjectionsStore();
+builder.AddProjectionsHealth();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 
@@ -23,6 +25,7 @@ app.MapHealth();
 app.MapIngest();
 app.MapMetrics();
 app.MapAnalytics();
+app.MapOperations();
 app.MapBenchmark(app.Configuration);
 
 return await app.RunJasperFxCommands(args);

@@ -20,6 +20,14 @@ public static class StoreSetup
 {
     public const string SchemaName = "projections";
 
+    /// <summary>Every projection, by name and the shard its progress is recorded under.</summary>
+    public static readonly IReadOnlyList<(string Name, string Shard)> Projections =
+    [
+        (UserMetricsProjection.Name, UserMetricsProjection.ShardName),
+        (InventoryMetricsProjection.Name, InventoryMetricsProjection.ShardName),
+        (GalleryAnalyticsProjection.Name, GalleryAnalyticsProjection.ShardName),
+    ];
+
     public static WebApplicationBuilder AddProjectionsStore(this WebApplicationBuilder builder)
     {
         var settings = builder.Configuration.GetSection(ProjectionSettings.Section).Get<ProjectionSettings>() ?? new ProjectionSettings();
@@ -103,6 +111,7 @@ public static class StoreSetup
         builder.Services.AddSingleton<ProjectionProgress>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionProgress>());
         builder.Services.AddSingleton<EventIngestor>();
+        builder.Services.AddSingleton<Operations.ProjectionStatus>();
         return builder;
     }
 }
