@@ -18,6 +18,20 @@ using Projections.Sample;
 // ceiling and the SQL-aggregation baseline, records the service's peak memory, stops it and rebuilds every projection
 // with the projections command; then it writes a Markdown report and a JSON file.
 var options = BenchOptions.Parse(args);
+if (args.SkipWhile(a => a != "--from-json").Skip(1).FirstOrDefault() is { } saved)
+{
+    // Re-render the report of an earlier run (e.g. after a change to the report's layout).
+    var run = JsonDocument.Parse(File.ReadAllText(saved)).RootElement;
+    if (run.TryGetProperty("readSeconds", out var seconds) && run.TryGetProperty("connections", out var connections))
+    {
+        options = options with { ReadDuration = TimeSpan.FromSeconds(seconds.GetDouble()), Connections = connections.GetInt32() };
+    }
+
+    Report.Write(options, run.GetProperty("machine").Deserialize<MachineInfo>()!, run.GetProperty("results").Deserialize<List<SizeResult>>()!,
+        run.TryGetProperty("measuredAt", out var at) ? at.GetDateTime() : File.GetLastWriteTimeUtc(saved));
+    return 0;
+}
+
 var machine = Machine.Describe();
 var results = new List<SizeResult>();
 foreach (var size in options.Sizes)
@@ -26,7 +40,7 @@ foreach (var size in options.Sizes)
     results.Add(await new SizeRun(options, size).RunAsync());
 }
 
-Report.Write(options, machine, results);
+Report.Write(options, machine, results, DateTime.UtcNow);
 return 0;
 
 namespace Projections.Bench
@@ -39,13 +53,15 @@ namespace Projections.Bench
             string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
             var smoke = args.Contains("--smoke");
             var sizes = (Arg("--sizes") ?? (smoke ? "tiny" : "small,large")).Split(',').Select(ShopSize.Parse).ToList();
+            smoke |= args.SkipWhile(a => a != "--from-json").Skip(1).FirstOrDefault() is { } json && File.ReadAllText(json).Contains("\"tiny\"");
             return new BenchOptions(sizes,
                 TimeSpan.FromSeconds(double.Parse(Arg("--duration") ?? (smoke ? "2" : "15"), CultureInfo.InvariantCulture)),
                 int.Parse(Arg("--connections") ?? "32", CultureInfo.InvariantCulture),
                 int.Parse(Arg("--publishers") ?? "4", CultureInfo.InvariantCulture),
                 Arg("--api") ?? "src/Projections.Api/bin/Release/net10.0",
                 Arg("--out") ?? "docs",
-                Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? throw new InvalidOperationException("Set ConnectionStrings__Postgres"),
+                Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
+                    ?? (args.Contains("--from-json") ? "" : throw new InvalidOperationException("Set ConnectionStrings__Postgres")),
                 smoke);
         }
     }

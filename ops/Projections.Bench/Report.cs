@@ -23,12 +23,12 @@ public static class Report
 {
     private sealed record Row(string Figure, string Value, string Ratio, string Target, bool? Met, string Distance = "");
 
-    public static void Write(BenchOptions options, MachineInfo machine, IReadOnlyList<SizeResult> results)
+    public static void Write(BenchOptions options, MachineInfo machine, IReadOnlyList<SizeResult> results, DateTime measuredAt)
     {
         Directory.CreateDirectory(options.OutputDirectory);
         var md = new StringBuilder();
         md.AppendLine("# Benchmarks").AppendLine();
-        md.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `ops/bench{(options.Smoke ? " --smoke" : "")}` on {machine.Cores} cores " +
+        md.AppendLine($"Measured {measuredAt:yyyy-MM-dd HH:mm} UTC with `ops/bench{(options.Smoke ? " --smoke" : "")}` on {machine.Cores} cores " +
                       $"({machine.Cpu}), {machine.Memory} memory, {machine.Os}. Service, PostgreSQL, publishers and `wrk` share the machine; " +
                       $"reads: `wrk -t2 -c{options.Connections} -d{options.ReadDuration.TotalSeconds:F0}s`. Ratios compare figures measured in the same run.");
         md.AppendLine();
@@ -50,7 +50,7 @@ public static class Report
                       "as the original services did. Raw numbers: `benchmarks.json`.");
         File.WriteAllText(Path.Combine(options.OutputDirectory, "benchmarks.md"), md.ToString());
         File.WriteAllText(Path.Combine(options.OutputDirectory, "benchmarks.json"),
-            JsonSerializer.Serialize(new { machine, results }, new JsonSerializerOptions { WriteIndented = true }));
+            JsonSerializer.Serialize(new { measuredAt, readSeconds = options.ReadDuration.TotalSeconds, connections = options.Connections, machine, results }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine(md.ToString());
     }
 
@@ -85,8 +85,10 @@ public static class Report
                     read.Errors > 0 ? $"{read.Errors} errors" : "",
                 }.Where(d => d.Length > 0))
                 : "";
-            yield return new Row($"read {read.Name}", $"{F(read.RequestsPerSecond)} req/s, {F(read.P50Ms, "F2")} / {F(read.P99Ms, "F2")} ms" +
-                (read.Errors > 0 ? $", {read.Errors} errors" : ""), read == ceiling ? "1.00" : $"{F(ratio, "F2")} of ceiling", target, met, distance);
+            var value = read.RequestsPerSecond == 0
+                ? "no request completed during the run"
+                : $"{F(read.RequestsPerSecond)} req/s, {F(read.P50Ms, "F2")} / {F(read.P99Ms, "F2")} ms" + (read.Errors > 0 ? $", {read.Errors} errors" : "");
+            yield return new Row($"read {read.Name}", value, read == ceiling ? "1.00" : $"{F(ratio, "F2")} of ceiling", target, met, distance);
 
             if (r.Size == "large" && small?.Reads.FirstOrDefault(x => x.Name == read.Name) is { } atSmall && isMetrics)
             {
@@ -102,7 +104,8 @@ public static class Report
             var a = r.Reads.First(x => x.Name == ours);
             var b = r.Reads.First(x => x.Name == baseline);
             var speedup = b.RequestsPerSecond > 0 ? a.RequestsPerSecond / b.RequestsPerSecond : double.PositiveInfinity;
-            yield return new Row($"{ours} vs its baseline", $"{F(a.RequestsPerSecond)} vs {F(b.RequestsPerSecond)} req/s", $"{F(speedup, "F1")}×",
+            yield return new Row($"{ours} vs its baseline", $"{F(a.RequestsPerSecond)} vs {F(b.RequestsPerSecond, "N1")} req/s",
+                double.IsInfinity(speedup) ? "no baseline request completed" : $"{F(speedup, "F1")}×",
                 r.Size == "large" ? "≥ 100× at large" : "", r.Size == "large" ? speedup >= 100 : null, $"{F(speedup, "F1")}×");
         }
     }

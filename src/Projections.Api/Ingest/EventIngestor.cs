@@ -20,13 +20,13 @@ public sealed class EventIngestor(IDocumentStore store, ILogger<EventIngestor> l
 
     public async Task<IngestReceipt> AppendAsync(IReadOnlyList<Envelope> envelopes, CancellationToken cancellation)
     {
+        var ids = envelopes.Select(e => e.Id).Distinct().ToArray();
         for (var attempt = 1; ; attempt++)
         {
             await using var session = store.LightweightSession();
-            var ids = envelopes.Select(e => e.Id).Distinct().ToArray();
-            var stored = (await session.AdvancedSql.QueryAsync<Guid>(StoredIdsSql, cancellation, ids)).ToHashSet();
+            var alreadyStored = await session.AdvancedSql.QueryAsync<Guid>(StoredIdsSql, cancellation, ids);
 
-            var seen = new HashSet<Guid>(stored);
+            var seen = new HashSet<Guid>(alreadyStored);
             var appended = new List<IEvent>(envelopes.Count);
             foreach (var envelope in envelopes)
             {
@@ -35,10 +35,10 @@ public sealed class EventIngestor(IDocumentStore store, ILogger<EventIngestor> l
                     continue;
                 }
 
-                var action = session.Events.Append(envelope.StreamKey, envelope.Event);
-                var stored1 = action.Events[^1];
-                stored1.Id = envelope.Id;
-                appended.Add(stored1);
+                var stream = session.Events.Append(envelope.StreamKey, envelope.Event);
+                var appendedEvent = stream.Events[^1];
+                appendedEvent.Id = envelope.Id;
+                appended.Add(appendedEvent);
             }
 
             if (appended.Count == 0)
