@@ -15,7 +15,8 @@ public static class ReadModelEndpoint
 
     /// <param name="key">What the response shows (route and view): responses with equal keys are byte-equal.</param>
     /// <param name="shards">The projection shards whose documents the response is read from.</param>
-    /// <param name="render">Loads the documents and writes the response; runs only when the cached bytes are out of date.</param>
+    /// <param name="render">Loads the documents and writes the response; runs only when the cached bytes are out of date,
+    /// once for all concurrent readers, so it must not use the request (its HttpContext or services).</param>
     /// <param name="contentType">The media type of what <paramref name="render"/> writes.</param>
     public static async Task<IResult> Serve(HttpContext context, string key, IReadOnlyList<string> shards,
         Func<IQuerySession, CancellationToken, Task<byte[]>> render, string contentType = "application/json")
@@ -24,19 +25,22 @@ public static class ReadModelEndpoint
         var progress = services.GetRequiredService<ProjectionProgress>();
         var cancellation = context.RequestAborted;
 
+        long? minSequence = null;
         if (context.Request.Query.TryGetValue("min_sequence", out var raw))
         {
-            if (!long.TryParse(raw.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var minSequence))
+            if (!long.TryParse(raw.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var min))
             {
                 return Problems.BadRequest($"min_sequence must be a non-negative integer, not '{raw}'.");
             }
 
-            if (!await progress.WaitForAsync(shards, minSequence, cancellation))
+            if (!await progress.WaitForAsync(shards, min, cancellation))
             {
                 context.Response.Headers.RetryAfter = "1";
                 return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Read model not caught up",
-                    $"The read model has not processed through sequence {minSequence} yet; retry shortly.");
+                    $"The read model has not processed through sequence {min} yet; retry shortly.");
             }
+
+            minSequence = min;
         }
 
         var current = new long[shards.Count];
@@ -49,8 +53,25 @@ public static class ReadModelEndpoint
         var response = cache.Find(key, current);
         if (response is null)
         {
-            await using var session = services.GetRequiredService<IDocumentStore>().QuerySession();
-            response = cache.Store(key, current, await render(session, cancellation));
+            var store = services.GetRequiredService<IDocumentStore>();
+            Task<CachedResponse> Load() => cache.LoadAsync(key, current, async ct =>
+            {
+                await using var session = store.QuerySession();
+                return await render(session, ct);
+            });
+
+            // While the projections move on, a reader that did not ask for a newer sequence gets the previous answer
+            // (which says which sequence it reflects) instead of waiting for the load, which runs once for everyone.
+            var loading = Load();
+            response = cache.Latest(key) is { } previous && previous.Sequence >= (minSequence ?? 0) && !loading.IsCompleted
+                ? previous
+                : await loading.WaitAsync(cancellation);
+
+            // A load this reader joined may have started before the progress it asked for: load again.
+            while (response.Sequence < (minSequence ?? 0))
+            {
+                response = await Load().WaitAsync(cancellation);
+            }
         }
 
         var headers = context.Response.Headers;
