@@ -26,12 +26,7 @@ public sealed class RandomizedAnalyticsTests(AppFixture app) : AppTest(app)
         var delivery = gallery.Delivery();
         Assert.True(gallery.EventCount >= 5000, $"only {gallery.EventCount} events");
 
-        var (last, accepted, duplicates) = (0L, 0, 0);
-        foreach (var batch in gallery.Batches(delivery))
-        {
-            var receipt = await App.PublishAsync(batch);
-            (last, accepted, duplicates) = (receipt.LastSequence, accepted + receipt.Accepted, duplicates + receipt.Duplicates);
-        }
+        var (last, accepted, duplicates) = await App.PublishBatchesAsync(gallery.Batches(delivery));
 
         Assert.Equal(gallery.EventCount, accepted);
         Assert.Equal(delivery.Count - gallery.EventCount, duplicates);

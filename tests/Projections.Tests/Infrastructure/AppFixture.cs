@@ -66,10 +66,14 @@ public sealed class AppFixture : IAsyncLifetime
     }
 
     /// <summary>Publishes in batches of the given size, in order; returns the last receipt and the totals.</summary>
-    public async Task<(long LastSequence, int Accepted, int Duplicates)> PublishAllAsync(IReadOnlyList<JsonObject> envelopes, int batchSize = 250)
+    public Task<(long LastSequence, int Accepted, int Duplicates)> PublishAllAsync(IReadOnlyList<JsonObject> envelopes, int batchSize = 250) =>
+        PublishBatchesAsync(envelopes.Chunk(batchSize));
+
+    /// <summary>Publishes the batches one after another; returns the last sequence and the totals of the receipts.</summary>
+    public async Task<(long LastSequence, int Accepted, int Duplicates)> PublishBatchesAsync(IEnumerable<JsonObject[]> batches)
     {
         var (last, accepted, duplicates) = (0L, 0, 0);
-        foreach (var chunk in envelopes.Chunk(batchSize))
+        foreach (var chunk in batches)
         {
             var receipt = await PublishAsync(chunk);
             (last, accepted, duplicates) = (receipt.LastSequence, accepted + receipt.Accepted, duplicates + receipt.Duplicates);

@@ -22,12 +22,7 @@ public sealed class RandomizedMetricsTests(AppFixture app) : AppTest(app)
         var delivery = shop.Delivery();
         Assert.True(shop.EventCount >= 3000, $"only {shop.EventCount} events");
 
-        var (last, accepted, duplicates) = (0L, 0, 0);
-        foreach (var batch in shop.Batches(delivery))
-        {
-            var receipt = await App.PublishAsync(batch);
-            (last, accepted, duplicates) = (receipt.LastSequence, accepted + receipt.Accepted, duplicates + receipt.Duplicates);
-        }
+        var (last, accepted, duplicates) = await App.PublishBatchesAsync(shop.Batches(delivery));
 
         Assert.Equal(shop.EventCount, accepted);
         Assert.Equal(delivery.Count - shop.EventCount, duplicates);
