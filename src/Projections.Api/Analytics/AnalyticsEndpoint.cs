@@ -45,11 +45,6 @@ public static class AnalyticsEndpoint
 
         var rate = settings.Value.GalleryCommissionRate;
         context.Response.Headers.Vary = HeaderNames.Accept;
-        if (csv)
-        {
-            context.Response.Headers.ContentDisposition = $"attachment; filename=\"gallery-analytics-{range.First:yyyy-MM-dd}-{range.Last:yyyy-MM-dd}.csv\"";
-        }
-
         return ReadModelEndpoint.Serve(context, $"analytics:{range.First:yyyy-MM-dd}:{range.Last:yyyy-MM-dd}:{(csv ? "csv" : "json")}", Shards,
             async (session, ct) =>
             {
@@ -66,6 +61,7 @@ public static class AnalyticsEndpoint
                 }
 
                 return buffer.WrittenSpan.ToArray();
-            }, csv ? "text/csv; charset=utf-8" : "application/json");
+            }, csv ? "text/csv; charset=utf-8" : "application/json",
+            csv ? $"attachment; filename=\"gallery-analytics-{range.First:yyyy-MM-dd}-{range.Last:yyyy-MM-dd}.csv\"" : null);
     }
 }

@@ -18,8 +18,10 @@ public static class ReadModelEndpoint
     /// <param name="render">Loads the documents and writes the response; runs only when the cached bytes are out of date,
     /// once for all concurrent readers, so it must not use the request (its HttpContext or services).</param>
     /// <param name="contentType">The media type of what <paramref name="render"/> writes.</param>
+    /// <param name="contentDisposition">Sent with the read model's answer (200 or 304), never with a problem.</param>
     public static async Task<IResult> Serve(HttpContext context, string key, IReadOnlyList<string> shards,
-        Func<IQuerySession, CancellationToken, Task<byte[]>> render, string contentType = "application/json")
+        Func<IQuerySession, CancellationToken, Task<byte[]>> render, string contentType = "application/json",
+        string? contentDisposition = null)
     {
         var services = context.RequestServices;
         var progress = services.GetRequiredService<ProjectionProgress>();
@@ -78,6 +80,11 @@ public static class ReadModelEndpoint
         headers[SequenceHeader] = response.Sequence.ToString(CultureInfo.InvariantCulture);
         headers.ETag = response.ETag;
         headers.CacheControl = "private";
+        if (contentDisposition is not null)
+        {
+            headers.ContentDisposition = contentDisposition;
+        }
+
         if (context.Request.GetTypedHeaders().IfNoneMatch is { Count: > 0 } tags
             && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Tag == response.ETag))
         {
