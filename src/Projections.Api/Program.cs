@@ -6,11 +6,13 @@ using Projections.Hosting;
 using Projections.Ingest;
 using Projections.Metrics;
 using Projections.Operations;
+using Projections.Rebuilds;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddProjectionsAuth();
 builder.AddProjectionsStore();
 builder.AddProjectionsHealth();
+builder.AddProjectionsTelemetry();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 
@@ -22,10 +24,12 @@ app.UseAuthorization();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapHealth();
+app.MapTelemetry();
 app.MapIngest();
 app.MapMetrics();
 app.MapAnalytics();
 app.MapOperations();
+app.MapRebuilds();
 app.MapBenchmark(app.Configuration);
 
 return await app.RunJasperFxCommands(args);

@@ -12,7 +12,7 @@ namespace Projections.Analytics;
 /// <summary><c>GET /api/admin/analytics</c>: the Admin Analytics API, as JSON or as a CSV export.</summary>
 public static class AnalyticsEndpoint
 {
-    private static readonly string[] Shards = [GalleryAnalyticsProjection.ShardName];
+    private static readonly string[] Projections = [GalleryAnalyticsProjection.ProjectionName];
 
     public static IEndpointRouteBuilder MapAnalytics(this IEndpointRouteBuilder app)
     {
@@ -45,10 +45,10 @@ public static class AnalyticsEndpoint
 
         var rate = settings.Value.GalleryCommissionRate;
         context.Response.Headers.Vary = HeaderNames.Accept;
-        return ReadModelEndpoint.Serve(context, $"analytics:{range.First:yyyy-MM-dd}:{range.Last:yyyy-MM-dd}:{(csv ? "csv" : "json")}", Shards,
-            async (session, ct) =>
+        return ReadModelEndpoint.Serve(context, $"analytics:{range.First:yyyy-MM-dd}:{range.Last:yyyy-MM-dd}:{(csv ? "csv" : "json")}", Projections,
+            async (sessions, ct) =>
             {
-                var report = await AnalyticsReport.LoadAsync(session, range, rate, ct);
+                var report = await AnalyticsReport.LoadAsync(sessions.Of(GalleryAnalyticsProjection.ProjectionName), range, rate, ct);
                 if (csv)
                 {
                     return Encoding.UTF8.GetBytes(report.ToCsv());

@@ -1,7 +1,6 @@
 using JasperFx.Events;
-using JasperFx.Events.Projections;
 using Marten;
-using Marten.Events.Projections;
+using Projections.Hosting;
 using Projections.Artists;
 using Projections.Carts;
 using Projections.Orders;
@@ -17,22 +16,21 @@ namespace Projections.Analytics;
 /// late cart item the cart's creation day, and a late click attributes a sale to the click's day, whatever the arrival
 /// order; and a rebuild reproduces the same documents.
 /// </summary>
-public sealed class GalleryAnalyticsProjection : ProjectionBase, IProjection
+public sealed class GalleryAnalyticsProjection : IReadModelBuilder
 {
-    public new const string Name = "GalleryAnalytics";
-    public const string ShardName = Name + ":All";
+    public const string ProjectionName = "GalleryAnalytics";
+    public const string ShardName = ProjectionName + ":All";
 
-    public GalleryAnalyticsProjection()
-    {
-        base.Name = Name;
-        // Only these events are loaded for this projection, in live processing and in rebuilds.
-        foreach (var type in new[] { typeof(OrderPlaced), typeof(OrderStatusChanged), typeof(CartCreated), typeof(CartItemAdded),
-                     typeof(CartItemRemoved), typeof(CartCheckedOut), typeof(ReferralClicked), typeof(ArtistStoreOrderCompleted),
-                     typeof(ArtistProfileUpdated) })
-        {
-            IncludeType(type);
-        }
-    }
+    public string Name => ProjectionName;
+
+    public IReadOnlyList<Type> EventTypes { get; } =
+    [
+        typeof(OrderPlaced), typeof(OrderStatusChanged), typeof(CartCreated), typeof(CartItemAdded), typeof(CartItemRemoved),
+        typeof(CartCheckedOut), typeof(ReferralClicked), typeof(ArtistStoreOrderCompleted), typeof(ArtistProfileUpdated),
+    ];
+
+    public IReadOnlyList<Type> DocumentTypes { get; } =
+        [typeof(OrderState), typeof(CartState), typeof(VisitorReferrals), typeof(ArtistProfile), typeof(AnalyticsBucket)];
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {

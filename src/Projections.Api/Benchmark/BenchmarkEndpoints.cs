@@ -34,16 +34,18 @@ public static class BenchmarkEndpoints
         return app;
     }
 
-    private static string Table<T>() => $"{StoreSetup.SchemaName}.mt_doc_{typeof(T).Name.ToLowerInvariant()}";
+    /// <summary>The documents of type <typeparamref name="T"/> in the slot reads come from (a fixed name, never input).</summary>
+    private static string Table<T>(ProjectionProgress progress, string projection) =>
+        $"(select * from {StoreSetup.SchemaName}.mt_doc_{typeof(T).Name.ToLowerInvariant()} where tenant_id = '{progress.ActiveSlot(projection)}') as docs";
 
-    private static async Task<IResult> AdminDashboard(IDocumentStore store, [FromQuery(Name = "active_only")] string? activeOnly, CancellationToken ct)
+    private static async Task<IResult> AdminDashboard(IDocumentStore store, ProjectionProgress progress, [FromQuery(Name = "active_only")] string? activeOnly, CancellationToken ct)
     {
         var active = activeOnly is null or "1" or "true" or "yes";
         var users = $"""
             select data->>'role',
                    count(*), count(*) filter (where (data->>'active')::boolean), count(*) filter (where not (data->>'active')::boolean),
                    count(*) filter (where (data->>'emailVerified')::boolean), count(*) filter (where (data->>'phoneVerified')::boolean)
-            from {Table<Users.UserState>()}
+            from {Table<Users.UserState>(progress, Users.UserMetricsProjection.ProjectionName)}
             where (data->>'registered')::boolean and not (data->>'deleted')::boolean
             group by 1
             """;
@@ -52,7 +54,7 @@ public static class BenchmarkEndpoints
               select (data->>'hasInventory')::boolean as inv, (data->>'price')::numeric as price,
                      (data->>'stock')::bigint as stock, (data->>'reserved')::bigint as reserved,
                      coalesce((data->>'lowStockThreshold')::int, 5) as threshold
-              from {Table<Inventory.ProductState>()}
+              from {Table<Inventory.ProductState>(progress, Inventory.InventoryMetricsProjection.ProjectionName)}
               where (data->>'created')::boolean and not (data->>'deleted')::boolean {(active ? "and (data->>'active')::boolean" : "")})
             select count(*), count(*) filter (where inv), count(*) filter (where price is not null),
                    coalesce(sum(stock) filter (where inv), 0), coalesce(sum(reserved) filter (where inv), 0),
@@ -101,7 +103,7 @@ public static class BenchmarkEndpoints
     }
 
     /// <summary>The analytics' orders, statuses, top artists, timeline and cart figures, aggregated from every order and cart in the range.</summary>
-    private static async Task<IResult> Analytics(IDocumentStore store, TimeProvider clock,
+    private static async Task<IResult> Analytics(IDocumentStore store, ProjectionProgress progress, TimeProvider clock,
         [FromQuery(Name = "start_date")] string? startDate, [FromQuery(Name = "end_date")] string? endDate, CancellationToken ct)
     {
         var (range, error) = AnalyticsRange.Parse(startDate, endDate, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
@@ -115,7 +117,7 @@ public static class BenchmarkEndpoints
         var sql = $"""
             with o as (
               select id, data->>'status' as status, ((data->>'placedAt')::timestamptz at time zone 'UTC')::date as day, data->'items' as items
-              from {Table<Orders.OrderState>()}
+              from {Table<Orders.OrderState>(progress, GalleryAnalyticsProjection.ProjectionName)}
               where (data->>'placed')::boolean and (data->>'placedAt')::timestamptz >= @from and (data->>'placedAt')::timestamptz < @to),
             i as (
               select o.id, o.day, item->>'orgId' as org, (item->>'quantity')::int as qty,
@@ -127,7 +129,7 @@ public static class BenchmarkEndpoints
             union all select 'carts', ((data->>'createdAt')::timestamptz at time zone 'UTC')::date::text, count(*)::numeric,
                    count(*) filter (where data->'lines' <> jsonb_build_object())::numeric,
                    count(*) filter (where data->'lines' <> jsonb_build_object() and (data->>'checkedOut')::boolean)::numeric
-              from {Table<Carts.CartState>()}
+              from {Table<Carts.CartState>(progress, GalleryAnalyticsProjection.ProjectionName)}
               where (data->>'created')::boolean and (data->>'createdAt')::timestamptz >= @from and (data->>'createdAt')::timestamptz < @to
               group by 2
             """;

@@ -1,7 +1,5 @@
 using JasperFx.Events;
-using JasperFx.Events.Projections;
 using Marten;
-using Marten.Events.Projections;
 
 namespace Projections.Hosting;
 
@@ -16,21 +14,17 @@ public interface IEntityState
 /// holds what all entities add up to. For every daemon batch (one transaction) the states of the entities it touches
 /// are loaded at once; each entity's old contribution is taken out of the totals, its events are applied in order, and
 /// its new contribution is put back. Totals therefore never depend on the order of different entities' events, and a
-/// rebuild (which deletes both document types first) reproduces the same documents.
+/// rebuild (which starts from empty documents) reproduces the same documents.
 /// </summary>
-public abstract class EntityTotalsProjection<TState, TTotals> : ProjectionBase, IProjection
+public abstract class EntityTotalsProjection<TState, TTotals>(string name, IEnumerable<Type> eventTypes) : IReadModelBuilder
     where TState : class, IEntityState
     where TTotals : class
 {
-    /// <summary>Only events of these types are loaded for this projection (in live processing and in rebuilds).</summary>
-    protected EntityTotalsProjection(string name, IEnumerable<Type> eventTypes)
-    {
-        Name = name;
-        foreach (var type in eventTypes)
-        {
-            IncludeType(type);
-        }
-    }
+    public string Name { get; } = name;
+
+    public IReadOnlyList<Type> EventTypes { get; } = [.. eventTypes];
+
+    public IReadOnlyList<Type> DocumentTypes { get; } = [typeof(TState), typeof(TTotals)];
 
     protected abstract string TotalsId { get; }
 

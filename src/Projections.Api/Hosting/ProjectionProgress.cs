@@ -1,11 +1,13 @@
 using System.Collections.Frozen;
 using Marten;
 using Microsoft.Extensions.Options;
+using Projections.Rebuilds;
 
 namespace Projections.Hosting;
 
 /// <summary>
-/// The last known progress (event sequence processed through) of every projection shard, refreshed in the background
+/// The last known progress (event sequence processed through) of every projection shard, and the slot each projection's
+/// reads come from, refreshed in the background
 /// so that a read learns whether anything changed without a database round trip of its own. Reads that ask for
 /// <c>min_sequence</c> beyond what is known wait here, refreshing until the projection catches up or time runs out.
 /// </summary>
@@ -15,11 +17,18 @@ public sealed class ProjectionProgress(
 {
     private static readonly TimeSpan WaitPollInterval = TimeSpan.FromMilliseconds(15);
     private volatile FrozenDictionary<string, long> _current = FrozenDictionary<string, long>.Empty;
+    private volatile FrozenDictionary<string, ProjectionSlots> _slots = FrozenDictionary<string, ProjectionSlots>.Empty;
     private readonly Lock _gate = new();
     private Task? _refreshing;
 
     /// <summary>The sequence a projection shard has processed through, as last seen (0 before it has processed anything).</summary>
     public long Of(string shardName) => _current.GetValueOrDefault(shardName);
+
+    /// <summary>The slot a projection's reads come from, as last seen.</summary>
+    public string ActiveSlot(string projection) => _slots.TryGetValue(projection, out var slots) ? slots.Active : ProjectionSlots.Blue;
+
+    /// <summary>A projection's slots and rebuild, as last seen (null before its first rebuild).</summary>
+    public ProjectionSlots? Slots(string projection) => _slots.GetValueOrDefault(projection);
 
     /// <summary>Looks the progress up now; concurrent callers share one query.</summary>
     public Task RefreshAsync(CancellationToken cancellation)
@@ -47,6 +56,12 @@ public sealed class ProjectionProgress(
         }
 
         _current = next;
+
+        // Read after the progress: a slot switch commits together with the progress it was made at, so the slot seen here
+        // holds at least everything the progress above says.
+        await using var session = store.QuerySession();
+        var slots = await session.LoadManyAsync<ProjectionSlots>(cancellation, StoreSetup.Projections.Select(p => p.Name));
+        _slots = slots.ToFrozenDictionary(s => s.Id);
     }
 
     /// <summary>Waits until every shard has processed through <paramref name="sequence"/>; false when time runs out.</summary>

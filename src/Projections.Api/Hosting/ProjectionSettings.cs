@@ -17,6 +17,9 @@ public sealed class ProjectionSettings
     /// <summary>Events per projection batch in the async daemon: one transaction per batch.</summary>
     public int BatchSize { get; set; } = 5000;
 
+    /// <summary>At most this many events of history are replayed into the slot being rebuilt per projection batch.</summary>
+    public int RebuildChunkSize { get; set; } = 20000;
+
     /// <summary>Create or update the database schema at startup. Turn off where the service's database user may not
     /// change the schema, and apply it with <c>ops/schema-apply</c> instead.</summary>
     public bool ApplySchemaOnStartup { get; set; } = true;

@@ -4,6 +4,32 @@ using Microsoft.Net.Http.Headers;
 
 namespace Projections.Hosting;
 
+/// <summary>Query sessions on the slot each projection's reads come from (see <see cref="Rebuilds.ProjectionSlots"/>).</summary>
+public sealed class ReadModelSessions(IDocumentStore store, IReadOnlyDictionary<string, string> slots) : IAsyncDisposable
+{
+    private readonly Dictionary<string, IQuerySession> _open = new(StringComparer.Ordinal);
+
+    /// <summary>A session on the active slot of <paramref name="projection"/>.</summary>
+    public IQuerySession Of(string projection)
+    {
+        var slot = slots[projection];
+        if (!_open.TryGetValue(slot, out var session))
+        {
+            _open[slot] = session = store.QuerySession(slot);
+        }
+
+        return session;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var session in _open.Values)
+        {
+            await session.DisposeAsync();
+        }
+    }
+}
+
 /// <summary>
 /// The one way read endpoints answer: honour <c>min_sequence</c>, serve the cached bytes while the projections behind
 /// the response have not moved, and send <c>X-Projection-Sequence</c>, <c>ETag</c> (304 on a match) and
@@ -14,15 +40,17 @@ public static class ReadModelEndpoint
     public const string SequenceHeader = "X-Projection-Sequence";
 
     /// <param name="key">What the response shows (route and view): responses with equal keys are byte-equal.</param>
-    /// <param name="shards">The projection shards whose documents the response is read from.</param>
+    /// <param name="projections">The projections whose documents the response is read from.</param>
     /// <param name="render">Loads the documents and writes the response; runs only when the cached bytes are out of date,
     /// once for all concurrent readers, so it must not use the request (its HttpContext or services).</param>
     /// <param name="contentType">The media type of what <paramref name="render"/> writes.</param>
     /// <param name="contentDisposition">Sent with the read model's answer (200 or 304), never with a problem.</param>
-    public static async Task<IResult> Serve(HttpContext context, string key, IReadOnlyList<string> shards,
-        Func<IQuerySession, CancellationToken, Task<byte[]>> render, string contentType = "application/json",
+    public static async Task<IResult> Serve(HttpContext context, string key, IReadOnlyList<string> projections,
+        Func<ReadModelSessions, CancellationToken, Task<byte[]>> render, string contentType = "application/json",
         string? contentDisposition = null)
     {
+        string[] shards = [.. projections.Select(p => p + ":All")];
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var services = context.RequestServices;
         var progress = services.GetRequiredService<ProjectionProgress>();
         var cancellation = context.RequestAborted;
@@ -45,21 +73,26 @@ public static class ReadModelEndpoint
             minSequence = min;
         }
 
-        var current = new long[shards.Count];
-        for (var i = 0; i < shards.Count; i++)
+        var current = new long[shards.Length];
+        for (var i = 0; i < shards.Length; i++)
         {
             current[i] = progress.Of(shards[i]);
         }
 
+        // The slots are read after the progress, so the documents hold at least what the sequence says.
+        var slots = projections.ToDictionary(p => p, progress.ActiveSlot);
+        key += "@" + string.Join(',', slots.Values);
         var cache = services.GetRequiredService<ReadModelCache>();
         var response = cache.Find(key, current);
+        var outcome = "hit";
         if (response is null)
         {
+            outcome = "miss";
             var store = services.GetRequiredService<IDocumentStore>();
             Task<CachedResponse> Load() => cache.LoadAsync(key, current, async ct =>
             {
-                await using var session = store.QuerySession();
-                return await render(session, ct);
+                await using var sessions = new ReadModelSessions(store, slots);
+                return await render(sessions, ct);
             });
 
             // While the projections move on, a reader that did not ask for a newer sequence gets the previous answer
@@ -88,9 +121,22 @@ public static class ReadModelEndpoint
         if (context.Request.GetTypedHeaders().IfNoneMatch is { Count: > 0 } tags
             && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Tag == response.ETag))
         {
+            Record(key, "not_modified", started);
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
+        Record(key, outcome, started);
         return Results.Bytes(response.Body, contentType);
+    }
+
+    private static void Record(string key, string outcome, long started)
+    {
+        if (Telemetry.ReadDuration.Enabled)
+        {
+            var end = key.AsSpan().IndexOfAny(':', '@');
+            var readModel = end > 0 ? key[..end] : key;
+            Telemetry.ReadDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                new KeyValuePair<string, object?>("read_model", readModel), new KeyValuePair<string, object?>("outcome", outcome));
+        }
     }
 }

@@ -4,13 +4,11 @@ using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
 using Projections.Analytics;
-using Projections.Artists;
-using Projections.Carts;
 using Projections.Ingest;
 using Projections.Inventory;
-using Projections.Orders;
-using Projections.Referrals;
+using Projections.Rebuilds;
 using Projections.Users;
+using JasperFx.MultiTenancy;
 using Weasel.Core;
 
 namespace Projections.Hosting;
@@ -23,9 +21,17 @@ public static class StoreSetup
     /// <summary>Every projection, by name and the shard its progress is recorded under.</summary>
     public static readonly IReadOnlyList<(string Name, string Shard)> Projections =
     [
-        (UserMetricsProjection.Name, UserMetricsProjection.ShardName),
-        (InventoryMetricsProjection.Name, InventoryMetricsProjection.ShardName),
-        (GalleryAnalyticsProjection.Name, GalleryAnalyticsProjection.ShardName),
+        (UserMetricsProjection.ProjectionName, UserMetricsProjection.ShardName),
+        (InventoryMetricsProjection.ProjectionName, InventoryMetricsProjection.ShardName),
+        (GalleryAnalyticsProjection.ProjectionName, GalleryAnalyticsProjection.ShardName),
+    ];
+
+    /// <summary>What each projection does with its events.</summary>
+    private static IReadOnlyList<IReadModelBuilder> Builders(ProjectionSettings settings) =>
+    [
+        new UserMetricsProjection(),
+        new InventoryMetricsProjection(settings.LowStockThreshold),
+        new GalleryAnalyticsProjection(),
     ];
 
     public static WebApplicationBuilder AddProjectionsStore(this WebApplicationBuilder builder)
@@ -57,39 +63,35 @@ public static class StoreSetup
                 opts.Events.MapEventType(type.ClrType, type.Name);
             }
 
-            opts.Projections.Add(new UserMetricsProjection(), ProjectionLifecycle.Async, UserMetricsProjection.Name, o =>
+            opts.Events.MapEventType<RebuildRequested>(RebuildRequested.TypeName);
+            opts.Events.MapEventType<RebuildTick>(RebuildTick.TypeName);
+
+            var clock = TimeProvider.System;
+            var builders = Builders(settings);
+            // Blue/green: every projection document lives in one of two slots, stored as Marten tenants of its type.
+            var slotted = builders.SelectMany(b => b.DocumentTypes).ToHashSet();
+            opts.Policies.ForAllDocuments(mapping =>
             {
-                o.BatchSize = settings.BatchSize;
-                o.DeleteViewTypeOnTeardown<UserState>();
-                o.DeleteViewTypeOnTeardown<UserMetrics>();
+                if (slotted.Contains(mapping.DocumentType))
+                {
+                    mapping.TenancyStyle = TenancyStyle.Conjoined;
+                }
             });
-            opts.Projections.Add(new InventoryMetricsProjection(settings.LowStockThreshold), ProjectionLifecycle.Async,
-                InventoryMetricsProjection.Name, o =>
+
+            foreach (var builder in builders)
+            {
+                opts.Projections.Add(new SlottedProjection(builder, settings.RebuildChunkSize, clock), ProjectionLifecycle.Async, builder.Name, o =>
                 {
                     o.BatchSize = settings.BatchSize;
-                    o.DeleteViewTypeOnTeardown<ProductState>();
-                    o.DeleteViewTypeOnTeardown<InventoryMetrics>();
+                    // Marten's own (offline) rebuild empties both slots and replays into the active one.
+                    foreach (var type in builder.DocumentTypes)
+                    {
+                        o.DeleteViewTypeOnTeardown(type);
+                    }
                 });
+            }
 
-            opts.Projections.Add(new GalleryAnalyticsProjection(), ProjectionLifecycle.Async, GalleryAnalyticsProjection.Name, o =>
-            {
-                o.BatchSize = settings.BatchSize;
-                o.DeleteViewTypeOnTeardown<OrderState>();
-                o.DeleteViewTypeOnTeardown<CartState>();
-                o.DeleteViewTypeOnTeardown<VisitorReferrals>();
-                o.DeleteViewTypeOnTeardown<ArtistProfile>();
-                o.DeleteViewTypeOnTeardown<AnalyticsBucket>();
-            });
-
-            opts.RegisterDocumentType<OrderState>();
-            opts.RegisterDocumentType<CartState>();
-            opts.RegisterDocumentType<VisitorReferrals>();
-            opts.RegisterDocumentType<ArtistProfile>();
-            opts.RegisterDocumentType<AnalyticsBucket>();
-            opts.RegisterDocumentType<UserState>();
-            opts.RegisterDocumentType<UserMetrics>();
-            opts.RegisterDocumentType<ProductState>();
-            opts.RegisterDocumentType<InventoryMetrics>();
+            opts.RegisterDocumentType<ProjectionSlots>();
             return opts;
         }).UseLightweightSessions();
 
@@ -110,6 +112,7 @@ public static class StoreSetup
         builder.Services.AddSingleton<ReadModelCache>();
         builder.Services.AddSingleton<ProjectionProgress>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionProgress>());
+        builder.Services.AddHostedService<RebuildPump>();
         builder.Services.AddSingleton<EventIngestor>();
         builder.Services.AddSingleton<Operations.ProjectionStatus>();
         return builder;

@@ -20,6 +20,8 @@ public sealed class EventIngestor(IDocumentStore store, ILogger<EventIngestor> l
 
     public async Task<IngestReceipt> AppendAsync(IReadOnlyList<Envelope> envelopes, CancellationToken cancellation)
     {
+        using var activity = Telemetry.Source.StartActivity("ingest batch");
+        activity?.SetTag("projections.batch.size", envelopes.Count);
         var ids = envelopes.Select(e => e.Id).Distinct().ToArray();
         for (var attempt = 1; ; attempt++)
         {
@@ -44,12 +46,15 @@ public sealed class EventIngestor(IDocumentStore store, ILogger<EventIngestor> l
             if (appended.Count == 0)
             {
                 var current = (await session.AdvancedSql.QueryAsync<long>(LastSequenceSql, cancellation)).Single();
+                Telemetry.EventsDuplicate.Add(envelopes.Count);
                 return new IngestReceipt(0, envelopes.Count, current);
             }
 
             try
             {
                 await session.SaveChangesAsync(cancellation);
+                Telemetry.EventsAccepted.Add(appended.Count);
+                Telemetry.EventsDuplicate.Add(envelopes.Count - appended.Count);
                 return new IngestReceipt(appended.Count, envelopes.Count - appended.Count, appended.Max(e => e.Sequence));
             }
             catch (Exception e) when (IsConcurrentAppend(e))

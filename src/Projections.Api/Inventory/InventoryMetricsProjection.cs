@@ -8,10 +8,10 @@ namespace Projections.Inventory;
 /// <see cref="ProductState"/> per product. Changing the default low-stock threshold needs a rebuild of this projection.
 /// </summary>
 public sealed class InventoryMetricsProjection(int defaultLowStockThreshold)
-    : EntityTotalsProjection<ProductState, InventoryMetrics>(Name, EventContract.Types.Select(t => t.ClrType).Where(t => t.IsAssignableTo(typeof(IProductEvent))))
+    : EntityTotalsProjection<ProductState, InventoryMetrics>(ProjectionName, EventContract.Types.Select(t => t.ClrType).Where(t => t.IsAssignableTo(typeof(IProductEvent))))
 {
-    public new const string Name = "InventoryMetrics";
-    public const string ShardName = Name + ":All";
+    public const string ProjectionName = "InventoryMetrics";
+    public const string ShardName = ProjectionName + ":All";
 
     protected override string TotalsId => InventoryMetrics.DocumentId;
 

@@ -14,20 +14,22 @@ namespace Projections.Metrics;
 /// </summary>
 public static class MetricsEndpoints
 {
-    private static readonly string[] UserShards = [UserMetricsProjection.ShardName];
-    private static readonly string[] InventoryShards = [InventoryMetricsProjection.ShardName];
-    private static readonly string[] AllShards = [UserMetricsProjection.ShardName, InventoryMetricsProjection.ShardName];
+    private const string Users = UserMetricsProjection.ProjectionName;
+    private const string Inventory = InventoryMetricsProjection.ProjectionName;
+    private static readonly string[] UserProjections = [Users];
+    private static readonly string[] InventoryProjections = [Inventory];
+    private static readonly string[] BothProjections = [Users, Inventory];
 
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
     {
         var metrics = app.MapGroup("/metrics").WithTags("Metrics");
 
         metrics.MapGet("/admin-dashboard", (HttpContext context, [FromQuery(Name = "active_only")] string? activeOnlyText) =>
-            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, activeOnly ? "admin:active" : "admin:all", AllShards,
-                async (session, ct) =>
+            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, activeOnly ? "admin:active" : "admin:all", BothProjections,
+                async (sessions, ct) =>
                 {
-                    var users = await session.LoadAsync<UserMetrics>(UserMetrics.DocumentId, ct) ?? new UserMetrics();
-                    var inventory = await session.LoadAsync<InventoryMetrics>(InventoryMetrics.DocumentId, ct) ?? new InventoryMetrics();
+                    var users = await sessions.Of(Users).LoadAsync<UserMetrics>(UserMetrics.DocumentId, ct) ?? new UserMetrics();
+                    var inventory = await sessions.Of(Inventory).LoadAsync<InventoryMetrics>(InventoryMetrics.DocumentId, ct) ?? new InventoryMetrics();
                     return Json(json =>
                     {
                         UserCountsJson.WriteAll(json, users);
@@ -36,17 +38,17 @@ public static class MetricsEndpoints
                 })).RequireAuthorization(AuthSetup.AdminOnly);
 
         metrics.MapGet("/staff-dashboard", (HttpContext context, CancellationToken _) =>
-            ReadModelEndpoint.Serve(context, "staff", UserShards, async (session, ct) =>
+            ReadModelEndpoint.Serve(context, "staff", UserProjections, async (sessions, ct) =>
             {
-                var users = await session.LoadAsync<UserMetrics>(UserMetrics.DocumentId, ct) ?? new UserMetrics();
+                var users = await sessions.Of(Users).LoadAsync<UserMetrics>(UserMetrics.DocumentId, ct) ?? new UserMetrics();
                 return Json(json => UserCountsJson.WriteCustomers(json, users));
             })).RequireAuthorization(AuthSetup.CustomerCounts);
 
         metrics.MapGet("/inventory", (HttpContext context, [FromQuery(Name = "active_only")] string? activeOnlyText) =>
-            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, activeOnly ? "inventory:active" : "inventory:all", InventoryShards,
-                async (session, ct) =>
+            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, activeOnly ? "inventory:active" : "inventory:all", InventoryProjections,
+                async (sessions, ct) =>
                 {
-                    var inventory = await session.LoadAsync<InventoryMetrics>(InventoryMetrics.DocumentId, ct) ?? new InventoryMetrics();
+                    var inventory = await sessions.Of(Inventory).LoadAsync<InventoryMetrics>(InventoryMetrics.DocumentId, ct) ?? new InventoryMetrics();
                     return Json(json => InventoryJson.Write(json, inventory.View(activeOnly)));
                 })).RequireAuthorization(AuthSetup.InventoryMetrics);
 

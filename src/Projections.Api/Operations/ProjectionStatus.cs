@@ -2,11 +2,12 @@ using JasperFx.Events.Projections;
 using Marten;
 using Npgsql;
 using Projections.Hosting;
+using Projections.Rebuilds;
 
 namespace Projections.Operations;
 
 /// <summary>One projection as an operator sees it.</summary>
-public sealed record ProjectionInfo(string Name, uint Version, string Status, long Sequence, long LagEvents, double LagSeconds, string? LastError);
+public sealed record ProjectionInfo(string Name, int Version, string Status, long Sequence, long LagEvents, double LagSeconds, string? LastError);
 
 /// <summary>The event store's high-water mark, every projection's progress and lag, and the events skipped as dead letters.</summary>
 public sealed record ProjectionsReport(long HighWaterMark, long DeadLetterEvents, IReadOnlyList<ProjectionInfo> Projections)
@@ -30,6 +31,7 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
         await using var session = store.QuerySession();
         var connection = (NpgsqlConnection)session.Connection!;
 
+        var slots = (await session.LoadManyAsync<ProjectionSlots>(cancellation, StoreSetup.Projections.Select(p => p.Name))).ToDictionary(s => s.Id);
         var projections = new List<ProjectionInfo>();
         foreach (var (name, shardName) in StoreSetup.Projections)
         {
@@ -37,7 +39,10 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
             var sequence = shard?.Sequence ?? 0;
             var lag = Math.Max(0, highWaterMark - sequence);
             var lagSeconds = lag == 0 ? 0 : await SecondsSinceEventAfterAsync(connection, sequence, cancellation);
-            projections.Add(new ProjectionInfo(name, 1, StatusOf(shard), sequence, lag, lagSeconds, shard?.Failure?.Message ?? shard?.PauseReason));
+            var slot = slots.GetValueOrDefault(name);
+            var status = StatusOf(shard) is "running" && slot?.Rebuild is not null ? "rebuilding" : StatusOf(shard);
+            projections.Add(new ProjectionInfo(name, slot?.Version ?? 1, status, sequence, lag, lagSeconds,
+                shard?.Failure?.Message ?? shard?.PauseReason ?? LastRebuildError(slot)));
         }
 
         await using var last = new NpgsqlCommand($"select coalesce(max(seq_id), 0) from {StoreSetup.SchemaName}.mt_events", connection);
@@ -48,6 +53,10 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
             HighWaterLagSeconds = lastEvent > highWaterMark ? await SecondsSinceEventAfterAsync(connection, highWaterMark, cancellation) : 0,
         };
     }
+
+    /// <summary>Why the last rebuild failed, while no later one has completed.</summary>
+    private static string? LastRebuildError(ProjectionSlots? slots) =>
+        slots?.History is [{ Status: RebuildRun.Failed } last, ..] ? $"Rebuild {last.Id} failed: {last.Error}" : null;
 
     private static string StatusOf(ShardState? shard) => shard switch
     {

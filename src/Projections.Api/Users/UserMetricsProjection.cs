@@ -5,10 +5,10 @@ namespace Projections.Users;
 
 /// <summary>Keeps <see cref="UserMetrics"/> (counts by role) from the user events, through one <see cref="UserState"/> per user.</summary>
 public sealed class UserMetricsProjection()
-    : EntityTotalsProjection<UserState, UserMetrics>(Name, EventContract.Types.Select(t => t.ClrType).Where(t => t.IsAssignableTo(typeof(IUserEvent))))
+    : EntityTotalsProjection<UserState, UserMetrics>(ProjectionName, EventContract.Types.Select(t => t.ClrType).Where(t => t.IsAssignableTo(typeof(IUserEvent))))
 {
-    public new const string Name = "UserMetrics";
-    public const string ShardName = Name + ":All";
+    public const string ProjectionName = "UserMetrics";
+    public const string ShardName = ProjectionName + ":All";
 
     protected override string TotalsId => UserMetrics.DocumentId;
 

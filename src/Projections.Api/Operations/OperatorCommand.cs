@@ -1,0 +1,244 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using JasperFx.CommandLine;
+using Projections.Auth;
+using Projections.Rebuilds;
+
+namespace Projections.Operations;
+
+public enum OperatorAction
+{
+    List,
+    Rebuild,
+    Health,
+}
+
+public sealed class OperatorInput : NetCoreInput
+{
+    [Description("list (projections with lag), rebuild (one projection, or all) or health")]
+    public OperatorAction Action { get; set; } = OperatorAction.List;
+
+    [Description("For rebuild: a projection's name, or all")]
+    public string Name { get; set; } = "all";
+
+    [Description("Base URL of a running service")]
+    public string UrlFlag { get; set; } = Environment.GetEnvironmentVariable("PROJECTIONS_URL") ?? "http://127.0.0.1:5080";
+
+    [Description("Admin bearer token (default: PROJECTIONS_TOKEN, else a dev token signed with this environment's Auth:SigningKey)")]
+    public string? TokenFlag { get; set; } = Environment.GetEnvironmentVariable("PROJECTIONS_TOKEN");
+}
+
+/// <summary>
+/// The operator's command line (wrapped by <c>ops/projections</c>): talks to a running service over its admin HTTP API,
+/// so it works against any node and needs nothing but a URL and an admin token.
+/// </summary>
+[Description("Operate a running service: list projections with lag, rebuild with a live progress bar, check health", Name = "ops")]
+public sealed class OperatorCommand : JasperFxAsyncCommand<OperatorInput>
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public override async Task<bool> Execute(OperatorInput input)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(input.UrlFlag), Timeout = TimeSpan.FromSeconds(30) };
+        if (input.Action != OperatorAction.Health)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", input.TokenFlag ?? DevAdminToken(input));
+        }
+
+        try
+        {
+            return input.Action switch
+            {
+                OperatorAction.List => await ListAsync(http),
+                OperatorAction.Rebuild => await RebuildAsync(http, input.Name),
+                _ => await HealthAsync(http),
+            };
+        }
+        catch (HttpRequestException e)
+        {
+            await Console.Error.WriteLineAsync($"Cannot reach {input.UrlFlag}: {e.Message}");
+            return false;
+        }
+    }
+
+    private static string DevAdminToken(OperatorInput input)
+    {
+        using var host = input.BuildHost();
+        var options = host.Services.GetRequiredService<IConfiguration>().GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        return DevTokens.Mint(options, Caller.Admin, subject: "operator", lifetime: TimeSpan.FromHours(1));
+    }
+
+    private static async Task<bool> ListAsync(HttpClient http)
+    {
+        var report = await GetAsync<ProjectionsReport>(http, "/api/admin/projections");
+        if (report is null)
+        {
+            return false;
+        }
+
+        Console.WriteLine($"High-water mark {report.HighWaterMark}, dead-letter events {report.DeadLetterEvents}");
+        Console.WriteLine($"{"PROJECTION",-18} {"VERSION",7} {"STATUS",-10} {"SEQUENCE",10} {"LAG EVENTS",10} {"LAG S",8}  LAST ERROR");
+        foreach (var p in report.Projections)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{p.Name,-18} {p.Version,7} {p.Status,-10} {p.Sequence,10} {p.LagEvents,10} {p.LagSeconds,8:0.###}  {p.LastError}"));
+        }
+
+        return report.Projections.All(p => p.Status != "failed");
+    }
+
+    private static async Task<bool> RebuildAsync(HttpClient http, string name)
+    {
+        var names = new List<string>();
+        if (name.Equals("all", StringComparison.OrdinalIgnoreCase))
+        {
+            var report = await GetAsync<ProjectionsReport>(http, "/api/admin/projections");
+            if (report is null)
+            {
+                return false;
+            }
+
+            names.AddRange(report.Projections.Select(p => p.Name));
+        }
+        else
+        {
+            names.Add(name);
+        }
+
+        var rebuilds = new List<(string Name, string StatusUrl)>();
+        foreach (var projection in names)
+        {
+            using var response = await http.PostAsync($"/api/admin/projections/{Uri.EscapeDataString(projection)}/rebuild", null);
+            var body = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode)
+            {
+                await Console.Error.WriteLineAsync($"{projection}: {(int)response.StatusCode} {Detail(body)}");
+                return false;
+            }
+
+            rebuilds.Add((projection, JsonSerializer.Deserialize<RebuildAccepted>(body, Json)!.StatusUrl));
+        }
+
+        var bars = new ProgressBars(rebuilds.Select(r => r.Name).ToList());
+        var finished = new RebuildStatus?[rebuilds.Count];
+        while (finished.Any(f => f is null))
+        {
+            for (var i = 0; i < rebuilds.Count; i++)
+            {
+                if (finished[i] is not null)
+                {
+                    continue;
+                }
+
+                var status = await GetAsync<RebuildStatus>(http, rebuilds[i].StatusUrl);
+                if (status is null)
+                {
+                    return false;
+                }
+
+                bars.Update(i, status);
+                if (status.Status != "running")
+                {
+                    finished[i] = status;
+                }
+            }
+
+            bars.Draw();
+            if (finished.Any(f => f is null))
+            {
+                await Task.Delay(250);
+            }
+        }
+
+        foreach (var failed in finished.Where(f => f!.Status == "failed"))
+        {
+            await Console.Error.WriteLineAsync($"{failed!.Projection} failed: {failed.Error}");
+        }
+
+        return finished.All(f => f!.Status == "completed");
+    }
+
+    private static async Task<bool> HealthAsync(HttpClient http)
+    {
+        var healthy = true;
+        foreach (var probe in new[] { "/health/live", "/health/ready" })
+        {
+            using var response = await http.GetAsync(probe);
+            Console.WriteLine($"{probe,-14} {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            healthy &= response.IsSuccessStatusCode;
+        }
+
+        return healthy;
+    }
+
+    private static async Task<T?> GetAsync<T>(HttpClient http, string url) where T : class
+    {
+        using var response = await http.GetAsync(url);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            await Console.Error.WriteLineAsync($"GET {url}: {(int)response.StatusCode} {Detail(body)}");
+            return null;
+        }
+
+        return JsonSerializer.Deserialize<T>(body, Json);
+    }
+
+    private static string Detail(string problem)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(problem);
+            return json.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() ?? problem : problem;
+        }
+        catch (JsonException)
+        {
+            return problem;
+        }
+    }
+
+    /// <summary>One line per rebuild, redrawn in place on a terminal; a line per 10% step when the output is redirected.</summary>
+    private sealed class ProgressBars(List<string> names)
+    {
+        private const int Width = 30;
+        private readonly string[] _lines = new string[names.Count];
+        private readonly int[] _printedStep = Enumerable.Repeat(-1, names.Count).ToArray();
+        private bool _drawn;
+
+        public void Update(int index, RebuildStatus status)
+        {
+            var filled = (int)Math.Round(status.Percent / 100 * Width);
+            _lines[index] = string.Create(CultureInfo.InvariantCulture,
+                $"{names[index],-18} [{new string('#', filled)}{new string('.', Width - filled)}] {status.Percent,5:0.0}%  {status.Processed}/{status.Total}  {status.Status}");
+            if (Console.IsOutputRedirected && (int)(status.Percent / 10) is var step && (step > _printedStep[index] || status.Status != "running"))
+            {
+                _printedStep[index] = status.Status == "running" ? step : 11;
+                Console.WriteLine(_lines[index]);
+            }
+        }
+
+        public void Draw()
+        {
+            if (Console.IsOutputRedirected)
+            {
+                return;
+            }
+
+            var output = new StringBuilder();
+            if (_drawn)
+            {
+                output.Append($"\u001b[{_lines.Length}A");
+            }
+
+            foreach (var line in _lines)
+            {
+                output.Append('\r').Append(line).Append("\u001b[K\n");
+            }
+
+            Console.Write(output.ToString());
+            _drawn = true;
+        }
+    }
+}
