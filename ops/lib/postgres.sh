@@ -72,6 +72,15 @@ postgres_up() {
   [ -n "$fast" ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   _pg_as_owner "$_PG_BIN/pg_ctl" -D "$_PG_ROOT/data" -o "$opts" -l "$_PG_ROOT/postgres.log" -w start >/dev/null
   "$_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -q -c "CREATE DATABASE projections" >/dev/null
+  # For the fault tests: `$PROJECTIONS_PG_CTL stop|start` stops or restarts this cluster (same port, same data).
+  local owner=""
+  [ "$(id -u)" -eq 0 ] && owner="runuser -u postgres --"
+  cat >"$_PG_ROOT/ctl" <<CTL
+#!/usr/bin/env bash
+exec $owner "$_PG_BIN/pg_ctl" -D "$_PG_ROOT/data" -o "$opts" -l "$_PG_ROOT/postgres.log" -m fast -w "\$1"
+CTL
+  chmod 755 "$_PG_ROOT/ctl"
+  export PROJECTIONS_PG_CTL="$_PG_ROOT/ctl"
   export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=projections"
   _pg_log "throwaway cluster on 127.0.0.1:$port (log: $_PG_ROOT/postgres.log)"
 }

@@ -20,6 +20,10 @@ public sealed class ProjectionSettings
     /// <summary>At most this many events of history are replayed into the slot being rebuilt per projection batch.</summary>
     public int RebuildChunkSize { get; set; } = 20000;
 
+    /// <summary>How often PostgreSQL checks that a busy connection's client is still alive (PostgreSQL 14+; zero turns the
+    /// check off, for older servers). Lets another node take over within seconds when the leader is killed.</summary>
+    public TimeSpan DeadClientCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Create or update the database schema at startup. Turn off where the service's database user may not
     /// change the schema, and apply it with <c>ops/schema-apply</c> instead.</summary>
     public bool ApplySchemaOnStartup { get; set; } = true;

@@ -89,11 +89,12 @@ public static class ReadModelEndpoint
         {
             outcome = "miss";
             var store = services.GetRequiredService<IDocumentStore>();
-            Task<CachedResponse> Load() => cache.LoadAsync(key, current, async ct =>
+            var resilience = services.GetRequiredService<DatabaseResilience>();
+            Task<CachedResponse> Load() => cache.LoadAsync(key, current, ct => resilience.Pipeline.ExecuteAsync(async token =>
             {
                 await using var sessions = new ReadModelSessions(store, slots);
-                return await render(sessions, ct);
-            });
+                return await render(sessions, token);
+            }, ct).AsTask());
 
             // While the projections move on, a reader that did not ask for a newer sequence gets the previous answer
             // (which says which sequence it reflects) instead of waiting for the load, which runs once for everyone.

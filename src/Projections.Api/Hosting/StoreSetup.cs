@@ -3,6 +3,7 @@ using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
+using Npgsql;
 using Projections.Analytics;
 using Projections.Ingest;
 using Projections.Inventory;
@@ -34,6 +35,24 @@ public static class StoreSetup
         new GalleryAnalyticsProjection(),
     ];
 
+    /// <summary>
+    /// Asks PostgreSQL (14+) to check, while a query runs, whether the client is still there. The HotCold leader holds
+    /// its advisory lock on a connection that sits in a long <c>pg_sleep</c>; without the check, a leader killed with
+    /// SIGKILL keeps the lock (and every other node waits) until that sleep ends.
+    /// </summary>
+    public static string WithDeadClientCheck(string connectionString, TimeSpan interval)
+    {
+        if (interval <= TimeSpan.Zero)
+        {
+            return connectionString;
+        }
+
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var option = $"-c client_connection_check_interval={(int)interval.TotalMilliseconds}";
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? option : $"{builder.Options} {option}";
+        return builder.ConnectionString;
+    }
+
     public static WebApplicationBuilder AddProjectionsStore(this WebApplicationBuilder builder)
     {
         var settings = builder.Configuration.GetSection(ProjectionSettings.Section).Get<ProjectionSettings>() ?? new ProjectionSettings();
@@ -45,7 +64,7 @@ public static class StoreSetup
                 ?? throw new InvalidOperationException(
                     "ConnectionStrings:Postgres is not set (e.g. the environment variable ConnectionStrings__Postgres).");
             var opts = new StoreOptions();
-            opts.Connection(connectionString);
+            opts.Connection(WithDeadClientCheck(connectionString, settings.DeadClientCheckInterval));
             opts.DatabaseSchemaName = SchemaName;
             opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
             opts.AutoCreateSchemaObjects = settings.ApplySchemaOnStartup ? AutoCreate.CreateOrUpdate : AutoCreate.None;
@@ -110,6 +129,9 @@ public static class StoreSetup
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ReadModelCache>();
+        builder.Services.Configure<ResilienceSettings>(builder.Configuration.GetSection(ResilienceSettings.Section));
+        builder.Services.AddSingleton<DatabaseResilience>();
+        builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddSingleton<ProjectionProgress>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionProgress>());
         builder.Services.AddHostedService<RebuildPump>();

@@ -25,7 +25,7 @@ public static class IngestEndpoint
         return app;
     }
 
-    private static async Task<IResult> Post(HttpContext context, EventIngestor ingestor)
+    private static async Task<IResult> Post(HttpContext context, EventIngestor ingestor, DatabaseResilience resilience)
     {
         if (!IsJson(context.Request.ContentType))
         {
@@ -51,7 +51,9 @@ public static class IngestEndpoint
             case EnvelopeBatch.Valid valid:
                 try
                 {
-                    var receipt = await ingestor.AppendAsync(valid.Envelopes, context.RequestAborted);
+                    // A retry after a lost connection is safe: envelopes already stored count as duplicates.
+                    var receipt = await resilience.Pipeline.ExecuteAsync(
+                        async (envelopes, ct) => await ingestor.AppendAsync(envelopes, ct), valid.Envelopes, context.RequestAborted);
                     return Results.Json(receipt, statusCode: StatusCodes.Status202Accepted);
                 }
                 catch (IngestContentionException e)

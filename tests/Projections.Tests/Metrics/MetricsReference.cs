@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Projections.Tests.Metrics;
@@ -174,5 +175,34 @@ public static class MetricsReference
             ["available_inventory_revenue"] = g.Sum(p => (p.Stock - p.Reserved) * p.Price!.Value),
         });
         return new Expected(fields, byCurrency);
+    }
+
+    /// <summary>Exactly the expected fields, each a JSON number with exactly the expected value.</summary>
+    public static void AssertMatches(MetricsReference.Expected expected, JsonElement actual)
+    {
+        var names = actual.EnumerateObject().Select(p => p.Name).Where(n => n != "inventory_revenue_by_currency").ToHashSet();
+        Assert.Equal(expected.Fields.Keys.Order(), names.Order());
+        foreach (var (field, value) in expected.Fields)
+        {
+            var element = actual.GetProperty(field);
+            Assert.Equal(JsonValueKind.Number, element.ValueKind);
+            Assert.True(value == element.GetDecimal(), $"{field}: expected {value}, got {element}");
+        }
+
+        if (!actual.TryGetProperty("inventory_revenue_by_currency", out var byCurrency))
+        {
+            Assert.Empty(expected.RevenueByCurrency);
+            return;
+        }
+
+        Assert.Equal(expected.RevenueByCurrency.Keys.Order(), byCurrency.EnumerateObject().Select(p => p.Name).Order());
+        foreach (var (currency, fields) in expected.RevenueByCurrency)
+        {
+            foreach (var (field, value) in fields)
+            {
+                var element = byCurrency.GetProperty(currency).GetProperty(field);
+                Assert.True(value == element.GetDecimal(), $"{currency} {field}: expected {value}, got {element}");
+            }
+        }
     }
 }
