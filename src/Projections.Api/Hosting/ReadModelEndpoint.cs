@@ -122,22 +122,22 @@ public static class ReadModelEndpoint
         if (context.Request.GetTypedHeaders().IfNoneMatch is { Count: > 0 } tags
             && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Tag == response.ETag))
         {
-            Record(key, "not_modified", started);
+            Record(services, key, "not_modified", started);
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        Record(key, outcome, started);
+        Record(services, key, outcome, started);
         return Results.Bytes(response.Body, contentType);
     }
 
-    private static void Record(string key, string outcome, long started)
+    private static void Record(IServiceProvider services, string key, string outcome, long started)
     {
-        if (Telemetry.ReadDuration.Enabled)
+        var metrics = services.GetRequiredService<ProjectionsMetrics>();
+        if (metrics.ReadsObserved)
         {
             var end = key.AsSpan().IndexOfAny(':', '@');
             var readModel = end > 0 ? key[..end] : key;
-            Telemetry.ReadDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                new KeyValuePair<string, object?>("read_model", readModel), new KeyValuePair<string, object?>("outcome", outcome));
+            metrics.Read(readModel, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
     }
 }

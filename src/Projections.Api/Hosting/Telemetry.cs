@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using JasperFx.Events.Projections;
 
 namespace Projections.Hosting;
 
@@ -31,16 +32,6 @@ public static class Telemetry
     public const string Name = "Projections";
 
     public static readonly ActivitySource Source = new(Name);
-    private static readonly Meter Meter = new(Name);
-
-    public static readonly Counter<long> EventsAccepted =
-        Meter.CreateCounter<long>("projections.ingest.events", "{event}", "Events stored by POST /api/events (duplicates excluded).");
-
-    public static readonly Counter<long> EventsDuplicate =
-        Meter.CreateCounter<long>("projections.ingest.duplicates", "{event}", "Events skipped by POST /api/events because their id was already stored.");
-
-    public static readonly Histogram<double> ReadDuration = Meter.CreateHistogram<double>("projections.read.duration", "ms",
-        "Time to answer a read endpoint, by read model and outcome (hit: cached bytes; miss: rendered from documents; not_modified: 304).");
 
     public static WebApplicationBuilder AddProjectionsTelemetry(this WebApplicationBuilder builder)
     {
@@ -73,7 +64,8 @@ public static class Telemetry
                 .AddOtlpExporter(o => o.Endpoint = new Uri(otlp)));
         }
 
-        builder.Services.AddHostedService<ProgressGauges>();
+        builder.Services.AddSingleton<ProjectionsMetrics>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionsMetrics>());
         return builder;
     }
 
@@ -87,33 +79,56 @@ public static class Telemetry
 
         return app;
     }
+}
 
-    /// <summary>Projection progress as observable gauges, from what <see cref="ProjectionProgress"/> last saw; on a meter
-    /// of this host's own, removed when the host stops.</summary>
-    private sealed class ProgressGauges(ProjectionProgress progress) : IHostedService
+/// <summary>
+/// The service's instruments, on a meter from this host's <see cref="IMeterFactory"/> (so that several hosts in one
+/// process, as in the tests, each count their own): events ingested, read latency, and projection progress as gauges
+/// from what <see cref="ProjectionProgress"/> last saw.
+/// </summary>
+public sealed class ProjectionsMetrics : IHostedService
+{
+    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _duplicates;
+    private readonly Histogram<double> _readDuration;
+
+    public ProjectionsMetrics(IMeterFactory meters, ProjectionProgress progress)
     {
-        private Meter? _meter;
-
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            var meter = _meter = new Meter(Name);
-            meter.CreateObservableGauge("projections.high_water_mark", () => progress.Of(JasperFx.Events.Projections.ShardState.HighWaterMark),
-                "{sequence}", "The highest event sequence the daemon may process.");
-            meter.CreateObservableGauge("projections.sequence", () => Each(shard => progress.Of(shard)),
-                "{sequence}", "The event sequence each projection has processed through.");
-            meter.CreateObservableGauge("projections.lag.events", () => Each(shard =>
-                    Math.Max(0, progress.Of(JasperFx.Events.Projections.ShardState.HighWaterMark) - progress.Of(shard))),
-                "{event}", "Events up to the high-water mark each projection has not processed yet.");
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken)
-        {
-            _meter?.Dispose();
-            return Task.CompletedTask;
-        }
-
-        private static IEnumerable<Measurement<long>> Each(Func<string, long> value) =>
-            StoreSetup.Projections.Select(p => new Measurement<long>(value(p.Shard), new KeyValuePair<string, object?>("projection", p.Name)));
+        var meter = meters.Create(Telemetry.Name);
+        _accepted = meter.CreateCounter<long>("projections.ingest.events", "{event}", "Events stored by ingest (duplicates excluded).");
+        _duplicates = meter.CreateCounter<long>("projections.ingest.duplicates", "{event}", "Events skipped by ingest because their id was already stored.");
+        _readDuration = meter.CreateHistogram<double>("projections.read.duration", "ms",
+            "Time to answer a read endpoint, by read model and outcome (hit: cached bytes; miss: rendered from documents; not_modified: 304).");
+        meter.CreateObservableGauge("projections.high_water_mark", () => progress.Of(ShardState.HighWaterMark),
+            "{sequence}", "The highest event sequence the daemon may process.");
+        meter.CreateObservableGauge("projections.sequence", () => Each(shard => progress.Of(shard)),
+            "{sequence}", "The event sequence each projection has processed through.");
+        meter.CreateObservableGauge("projections.lag.events", () => Each(shard => Math.Max(0, progress.Of(ShardState.HighWaterMark) - progress.Of(shard))),
+            "{event}", "Events up to the high-water mark each projection has not processed yet.");
     }
+
+    public void Ingested(int accepted, int duplicates)
+    {
+        _accepted.Add(accepted);
+        _duplicates.Add(duplicates);
+    }
+
+    public void Read(string readModel, string outcome, TimeSpan took)
+    {
+        if (_readDuration.Enabled)
+        {
+            _readDuration.Record(took.TotalMilliseconds,
+                new KeyValuePair<string, object?>("read_model", readModel), new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
+    public bool ReadsObserved => _readDuration.Enabled;
+
+    // Resolved at startup so the gauges exist before the first scrape.
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static IEnumerable<Measurement<long>> Each(Func<string, long> value) =>
+        StoreSetup.Projections.Select(p => new Measurement<long>(value(p.Shard), new KeyValuePair<string, object?>("projection", p.Name)));
 }

@@ -12,7 +12,7 @@ namespace Projections.Ingest;
 /// won. A batch that loses a race for the next version of an entity's stream to a concurrent batch is retried too:
 /// in both cases nothing of it was committed.
 /// </summary>
-public sealed class EventIngestor(IDocumentStore store, ILogger<EventIngestor> logger)
+public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metrics, ILogger<EventIngestor> logger)
 {
     private const int MaxAttempts = 8;
     private static readonly string StoredIdsSql = $"select id from {StoreSetup.SchemaName}.mt_events where id = any(?)";
@@ -46,15 +46,14 @@ public sealed class EventIngestor(IDocumentStore store, ILogger<EventIngestor> l
             if (appended.Count == 0)
             {
                 var current = (await session.AdvancedSql.QueryAsync<long>(LastSequenceSql, cancellation)).Single();
-                Telemetry.EventsDuplicate.Add(envelopes.Count);
+                metrics.Ingested(0, envelopes.Count);
                 return new IngestReceipt(0, envelopes.Count, current);
             }
 
             try
             {
                 await session.SaveChangesAsync(cancellation);
-                Telemetry.EventsAccepted.Add(appended.Count);
-                Telemetry.EventsDuplicate.Add(envelopes.Count - appended.Count);
+                metrics.Ingested(appended.Count, envelopes.Count - appended.Count);
                 return new IngestReceipt(appended.Count, envelopes.Count - appended.Count, appended.Max(e => e.Sequence));
             }
             catch (Exception e) when (IsConcurrentAppend(e))
