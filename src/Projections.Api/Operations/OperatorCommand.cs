@@ -8,17 +8,10 @@ using Projections.Rebuilds;
 
 namespace Projections.Operations;
 
-public enum OperatorAction
-{
-    List,
-    Rebuild,
-    Health,
-}
-
 public sealed class OperatorInput : NetCoreInput
 {
     [Description("list (projections with lag), rebuild (one projection, or all) or health")]
-    public OperatorAction Action { get; set; } = OperatorAction.List;
+    public string Action { get; set; } = "list";
 
     [Description("For rebuild: a projection's name, or all")]
     public string Name { get; set; } = "all";
@@ -42,17 +35,24 @@ public sealed class OperatorCommand : JasperFxAsyncCommand<OperatorInput>
     public override async Task<bool> Execute(OperatorInput input)
     {
         using var http = new HttpClient { BaseAddress = new Uri(input.UrlFlag), Timeout = TimeSpan.FromSeconds(30) };
-        if (input.Action != OperatorAction.Health)
+        var action = input.Action.ToLowerInvariant();
+        if (action is not ("list" or "rebuild" or "health"))
+        {
+            await Console.Error.WriteLineAsync($"Unknown action '{input.Action}': use list, rebuild <name>|all, or health.");
+            return false;
+        }
+
+        if (action != "health")
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", input.TokenFlag ?? DevAdminToken(input));
         }
 
         try
         {
-            return input.Action switch
+            return action switch
             {
-                OperatorAction.List => await ListAsync(http),
-                OperatorAction.Rebuild => await RebuildAsync(http, input.Name),
+                "list" => await ListAsync(http),
+                "rebuild" => await RebuildAsync(http, input.Name),
                 _ => await HealthAsync(http),
             };
         }
