@@ -49,11 +49,17 @@ public static class Telemetry
         builder.Services.Configure<TelemetrySettings>(section);
         var otlp = settings.OtlpEndpoint ?? builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
 
+        // This host's progress gauges are on a meter of its own, named like every host's; several hosts in one process
+        // (the tests) must each export only their own, or one host stopping ends the same-named gauges of the others.
+        var gaugeScope = new ProgressGaugeScope();
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(Name))
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(Name, "Marten", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel");
+                metrics.AddView(instrument => instrument.Meter.Scope is ProgressGaugeScope scope && scope != gaugeScope
+                    ? MetricStreamConfiguration.Drop
+                    : null);
                 if (settings.Prometheus)
                 {
                     metrics.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
@@ -73,7 +79,7 @@ public static class Telemetry
                 .AddOtlpExporter(o => o.Endpoint = new Uri(otlp)));
         }
 
-        builder.Services.AddHostedService<ProgressGauges>();
+        builder.Services.AddHostedService(sp => new ProgressGauges(sp.GetRequiredService<ProjectionProgress>(), gaugeScope));
         return builder;
     }
 
@@ -90,13 +96,13 @@ public static class Telemetry
 
     /// <summary>Projection progress as observable gauges, from what <see cref="ProjectionProgress"/> last saw; on a meter
     /// of this host's own, removed when the host stops.</summary>
-    private sealed class ProgressGauges(ProjectionProgress progress) : IHostedService
+    private sealed class ProgressGauges(ProjectionProgress progress, ProgressGaugeScope scope) : IHostedService
     {
         private Meter? _meter;
 
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            var meter = _meter = new Meter(Name);
+            var meter = _meter = new Meter(new MeterOptions(Name) { Scope = scope });
             meter.CreateObservableGauge("projections.high_water_mark", () => progress.Of(JasperFx.Events.Projections.ShardState.HighWaterMark),
                 "{sequence}", "The highest event sequence the daemon may process.");
             meter.CreateObservableGauge("projections.sequence", () => Each(shard => progress.Of(shard)),
@@ -116,4 +122,7 @@ public static class Telemetry
         private static IEnumerable<Measurement<long>> Each(Func<string, long> value) =>
             StoreSetup.Projections.Select(p => new Measurement<long>(value(p.Shard), new KeyValuePair<string, object?>("projection", p.Name)));
     }
+
+    /// <summary>Marks the meter of one host's progress gauges (see <see cref="ProgressGauges"/>).</summary>
+    private sealed class ProgressGaugeScope;
 }
