@@ -11,6 +11,7 @@ using Projections.Rebuilds;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddProjectionsAuth();
 builder.AddProjectionsStore();
+builder.AddProjectionsQueue();
 builder.AddProjectionsHealth();
 builder.AddProjectionsTelemetry();
 builder.Services.AddProblemDetails();

@@ -8,6 +8,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Projections.Hosting;
 using Projections.Ingest;
 using Projections.Rebuilds;
+using Wolverine.Persistence.Durability.DeadLetterManagement;
+using Wolverine.Runtime;
 
 namespace Projections.Tests.Infrastructure;
 
@@ -41,16 +43,23 @@ public sealed class AppFixture : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        Host = Build();
+        // The shared host also ingests from the Wolverine queue (off by default), so every test runs beside it.
+        Host = Build(b => b.UseSetting("Queue:Enabled", "true"));
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 
-    /// <summary>Empties the event store and every document, and forgets cached responses and progress.</summary>
+    /// <summary>Empties the event store, every document and the queue's dead letters, and forgets cached responses and
+    /// progress.</summary>
     public async Task ResetAsync()
     {
         await Host.ResetAllMartenDataAsync();
+        if (Host.Services.GetService<IWolverineRuntime>() is { } wolverine)
+        {
+            await wolverine.Storage.DeadLetters.DiscardAsync(new DeadLetterEnvelopeQuery(), CancellationToken.None);
+        }
+
         Host.Services.GetRequiredService<ReadModelCache>().Clear();
         await Host.Services.GetRequiredService<ProjectionProgress>().RefreshAsync(CancellationToken.None);
     }

@@ -26,7 +26,7 @@ public sealed class RandomizedMetricsTests(AppFixture app) : AppTest(app)
 
         Assert.Equal(shop.EventCount, accepted);
         Assert.Equal(delivery.Count - shop.EventCount, duplicates);
-        await AssertEveryEndpointMatches(delivery, last);
+        await AssertEveryEndpointMatches(App, delivery, last);
 
         var before = await Documents();
         foreach (var projection in new[] { "UserMetrics", "InventoryMetrics" })
@@ -42,18 +42,20 @@ public sealed class RandomizedMetricsTests(AppFixture app) : AppTest(app)
             Assert.True(JsonNode.DeepEquals(Normalize(document), Normalize(after[key])), $"document {key} differs after the rebuild");
         }
 
-        await AssertEveryEndpointMatches(delivery, last);
+        await AssertEveryEndpointMatches(App, delivery, last);
     }
 
-    private async Task AssertEveryEndpointMatches(List<JsonObject> delivery, long last)
+    /// <summary>Every Metrics endpoint, with and without <c>active_only</c>, read through <paramref name="last"/>, equals the
+    /// reference computed from the delivery.</summary>
+    internal static async Task AssertEveryEndpointMatches(AppFixture app, List<JsonObject> delivery, long last)
     {
         foreach (var (query, activeOnly) in new[] { ("", true), ("active_only=false&", false), ("active_only=yes&", true) })
         {
-            MetricsReference.AssertMatches(MetricsReference.Admin(delivery, activeOnly), await App.GetJsonAsync($"/metrics/admin-dashboard?{query}min_sequence={last}"));
-            MetricsReference.AssertMatches(MetricsReference.InventoryOnly(delivery, activeOnly), await App.GetJsonAsync($"/metrics/inventory?{query}min_sequence={last}"));
+            MetricsReference.AssertMatches(MetricsReference.Admin(delivery, activeOnly), await app.GetJsonAsync($"/metrics/admin-dashboard?{query}min_sequence={last}"));
+            MetricsReference.AssertMatches(MetricsReference.InventoryOnly(delivery, activeOnly), await app.GetJsonAsync($"/metrics/inventory?{query}min_sequence={last}"));
         }
 
-        MetricsReference.AssertMatches(MetricsReference.Staff(delivery), await App.GetJsonAsync($"/metrics/staff-dashboard?min_sequence={last}"));
+        MetricsReference.AssertMatches(MetricsReference.Staff(delivery), await app.GetJsonAsync($"/metrics/staff-dashboard?min_sequence={last}"));
     }
 
     /// <summary>Every document the two projections keep in the slots read from now, as stored JSON, by type and id.</summary>
