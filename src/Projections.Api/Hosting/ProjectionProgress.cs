@@ -55,13 +55,13 @@ public sealed class ProjectionProgress(
             cache.Clear();
         }
 
-        _current = next;
-
-        // Read after the progress: a slot switch commits together with the progress it was made at, so the slot seen here
-        // holds at least everything the progress above says.
+        // Read after the progress: a slot switch commits together with the progress it was made at, so the slots seen here
+        // hold at least everything the progress above says. Published before the progress, so that a reader who looks
+        // the progress up first and the slot afterwards never pairs a new progress with an older slot.
         await using var session = store.QuerySession();
         var slots = await session.LoadManyAsync<ProjectionSlots>(cancellation, StoreSetup.Projections.Select(p => p.Name));
         _slots = slots.ToFrozenDictionary(s => s.Id);
+        _current = next;
     }
 
     /// <summary>Waits until every shard has processed through <paramref name="sequence"/>; false when time runs out.</summary>

@@ -49,7 +49,6 @@ public static class ReadModelEndpoint
         Func<ReadModelSessions, CancellationToken, Task<byte[]>> render, string contentType = "application/json",
         string? contentDisposition = null)
     {
-        string[] shards = [.. projections.Select(p => p + ":All")];
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var services = context.RequestServices;
         var progress = services.GetRequiredService<ProjectionProgress>();
@@ -63,7 +62,7 @@ public static class ReadModelEndpoint
                 return Problems.BadRequest($"min_sequence must be a non-negative integer, not '{raw}'.");
             }
 
-            if (!await progress.WaitForAsync(shards, min, cancellation))
+            if (!await progress.WaitForAsync([.. projections.Select(StoreSetup.ShardOf)], min, cancellation))
             {
                 context.Response.Headers.RetryAfter = "1";
                 return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Read model not caught up",
@@ -73,15 +72,12 @@ public static class ReadModelEndpoint
             minSequence = min;
         }
 
-        var current = new long[shards.Length];
-        for (var i = 0; i < shards.Length; i++)
+        var current = new long[projections.Count];
+        for (var i = 0; i < current.Length; i++)
         {
-            current[i] = progress.Of(shards[i]);
+            current[i] = progress.Of(StoreSetup.ShardOf(projections[i]));
         }
 
-        // The slots are read after the progress, so the documents hold at least what the sequence says.
-        var slots = projections.ToDictionary(p => p, progress.ActiveSlot);
-        key += "@" + string.Join(',', slots.Values);
         var cache = services.GetRequiredService<ReadModelCache>();
         var response = cache.Find(key, current);
         var outcome = "hit";
@@ -92,7 +88,9 @@ public static class ReadModelEndpoint
             var resilience = services.GetRequiredService<DatabaseResilience>();
             Task<CachedResponse> Load() => cache.LoadAsync(key, current, ct => resilience.Pipeline.ExecuteAsync(async token =>
             {
-                await using var sessions = new ReadModelSessions(store, slots);
+                // The slots are looked up after the progress above (and the poller publishes them first), so the documents
+                // hold at least what that progress says, whichever slot a rebuild has just switched to.
+                await using var sessions = new ReadModelSessions(store, projections.ToDictionary(p => p, progress.ActiveSlot));
                 return await render(sessions, token);
             }, ct).AsTask());
 
@@ -135,7 +133,7 @@ public static class ReadModelEndpoint
         var metrics = services.GetRequiredService<ProjectionsMetrics>();
         if (metrics.ReadsObserved)
         {
-            var end = key.AsSpan().IndexOfAny(':', '@');
+            var end = key.IndexOf(':', StringComparison.Ordinal);
             var readModel = end > 0 ? key[..end] : key;
             metrics.Read(readModel, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
@@ -26,6 +27,11 @@ public static class StoreSetup
         (InventoryMetricsProjection.ProjectionName, InventoryMetricsProjection.ShardName),
         (GalleryAnalyticsProjection.ProjectionName, GalleryAnalyticsProjection.ShardName),
     ];
+
+    private static readonly FrozenDictionary<string, string> Shards = Projections.ToFrozenDictionary(p => p.Name, p => p.Shard);
+
+    /// <summary>The shard a projection's progress is recorded under.</summary>
+    public static string ShardOf(string projection) => Shards[projection];
 
     /// <summary>What each projection does with its events.</summary>
     private static IReadOnlyList<IReadModelBuilder> Builders(ProjectionSettings settings) =>
