@@ -105,7 +105,7 @@ public sealed class DayLine
 /// (<c>month:2024-01</c>). A month bucket also keeps each of its days' timeline line, so a long range reads a dozen
 /// month buckets plus the days of its partial months at either end.
 /// </summary>
-public sealed class AnalyticsBucket
+public sealed class AnalyticsBucket : IEntityState
 {
     public string Id { get; set; } = "";
     public AnalyticsFigures Figures { get; set; } = new();

@@ -1,4 +1,3 @@
-using JasperFx.Events;
 using Marten;
 using Projections.Hosting;
 using Projections.Artists;
@@ -32,7 +31,7 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
     public IReadOnlyList<Type> DocumentTypes { get; } =
         [typeof(OrderState), typeof(CartState), typeof(VisitorReferrals), typeof(ArtistProfile), typeof(AnalyticsBucket)];
 
-    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<object> events, CancellationToken cancellation)
     {
         var orders = new Touched<OrderState>(id => new OrderState { Id = id });
         var carts = new Touched<CartState>(id => new CartState { Id = id });
@@ -42,7 +41,7 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
         var routed = new List<(Func<IDayContributor> Entity, object Data)>();
         foreach (var e in events)
         {
-            switch (e.Data)
+            switch (e)
             {
                 case OrderPlaced x: routed.Add((orders.For(x.OrderId), x)); break;
                 case OrderStatusChanged x: routed.Add((orders.For(x.OrderId), x)); break;
@@ -98,10 +97,7 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
             Bucket(AnalyticsBucket.MonthId(day), month: true).Add(day, figures, sign);
         }
 
-        foreach (var bucket in buckets.Values)
-        {
-            operations.Store(bucket);
-        }
+        operations.StoreAll(buckets.Values);
     }
 
     private static async Task UpdateArtistsAsync(IDocumentOperations operations, Dictionary<string, List<ArtistProfileUpdated>> updates,
@@ -159,8 +155,9 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
             foreach (var state in _states.Values)
             {
                 changes.AddRange(state.Contributions().Select(c => (c.Day, c.Figures, +1)));
-                operations.Store(state);
             }
+
+            operations.StoreAll(_states.Values);
         }
     }
 }

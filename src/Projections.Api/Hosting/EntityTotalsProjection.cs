@@ -1,4 +1,3 @@
-using JasperFx.Events;
 using Marten;
 
 namespace Projections.Hosting;
@@ -40,14 +39,14 @@ public abstract class EntityTotalsProjection<TState, TTotals>(string name, IEnum
     /// <summary>Adds (sign 1) or removes (sign -1) what one entity contributes to the totals.</summary>
     protected abstract void Count(TTotals totals, TState state, int sign);
 
-    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<object> events, CancellationToken cancellation)
     {
         List<(string Entity, object Data)>? relevant = null;
         foreach (var e in events)
         {
-            if (EntityOf(e.Data) is { } entity)
+            if (EntityOf(e) is { } entity)
             {
-                (relevant ??= []).Add((entity, e.Data));
+                (relevant ??= []).Add((entity, e));
             }
         }
 
@@ -76,8 +75,9 @@ public abstract class EntityTotalsProjection<TState, TTotals>(string name, IEnum
         foreach (var state in touched.Values)
         {
             Count(totals, state, +1);
-            operations.Store(state);
         }
+
+        operations.StoreAll(touched.Values);
 
         operations.Store(totals);
     }

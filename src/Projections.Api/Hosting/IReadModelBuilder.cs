@@ -1,4 +1,3 @@
-using JasperFx.Events;
 using Marten;
 
 namespace Projections.Hosting;
@@ -18,7 +17,7 @@ public interface IReadModelBuilder
     /// <summary>The document types this projection writes.</summary>
     IReadOnlyList<Type> DocumentTypes { get; }
 
-    /// <summary>Applies events, in sequence order, to the documents of one slot. Called once per batch and slot: the
-    /// documents it loads must not have changes queued in the same batch.</summary>
-    Task ApplyAsync(IDocumentOperations slot, IReadOnlyList<IEvent> events, CancellationToken cancellation);
+    /// <summary>Applies events (their data, in sequence order) to the documents of one slot. Called once per batch and
+    /// slot: the documents it loads must not have changes queued in the same batch.</summary>
+    Task ApplyAsync(IDocumentOperations slot, IReadOnlyList<object> events, CancellationToken cancellation);
 }

@@ -1,9 +1,11 @@
+using System.Collections.Frozen;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marten;
-using Marten.Events;
 using Marten.Events.Projections;
+using Npgsql;
 using Projections.Hosting;
+using Projections.Ingest;
 
 namespace Projections.Rebuilds;
 
@@ -19,15 +21,17 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     private readonly IReadModelBuilder _builder;
     private readonly int _chunkSize;
     private readonly TimeProvider _clock;
-    private readonly Type[] _eventTypes;
+    private readonly FrozenDictionary<string, Type> _typesByName;
+    private readonly string[] _typeNames;
 
     public SlottedProjection(IReadModelBuilder builder, int chunkSize, TimeProvider clock)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         (_builder, _chunkSize, _clock) = (builder, chunkSize, clock);
-        _eventTypes = [.. builder.EventTypes];
+        _typesByName = builder.EventTypes.ToFrozenDictionary(t => EventContract.ByClrType[t].Name, StringComparer.Ordinal);
+        _typeNames = [.. _typesByName.Keys];
         Name = builder.Name;
-        foreach (var type in _eventTypes)
+        foreach (var type in builder.EventTypes)
         {
             IncludeType(type);
         }
@@ -47,7 +51,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
 
         if (own.Count > 0)
         {
-            await _builder.ApplyAsync(operations.ForTenant(slots?.Active ?? ProjectionSlots.Blue), own, cancellation);
+            await _builder.ApplyAsync(operations.ForTenant(slots?.Active ?? ProjectionSlots.Blue), own.Select(e => e.Data).ToList(), cancellation);
         }
 
         var requests = events.Where(e => e.Data is RebuildRequested r && r.Projection == Name).ToList();
@@ -119,25 +123,56 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         }
 
         // Everything of this projection's types older than this batch is what the live projection processed before it.
-        var before = events[0].Sequence;
-        var chunk = await operations.Events.QueryAllRawEvents()
-            .Where(e => e.Sequence > run.Processed && e.Sequence < before && e.EventTypesAre(_eventTypes))
-            .OrderBy(e => e.Sequence)
-            .Take(_chunkSize)
-            .ToListAsync(cancellation);
-
+        var (chunk, last) = await ReadHistoryAsync(operations, run.Processed, events[0].Sequence, cancellation);
         var caughtUp = chunk.Count < _chunkSize;
-        IReadOnlyList<IEvent> replay = caughtUp && own.Count > 0 ? [.. chunk, .. own] : chunk;
-        if (replay.Count > 0)
+        if (caughtUp && own.Count > 0)
         {
-            await _builder.ApplyAsync(target, replay, cancellation);
-            run.Processed = replay[^1].Sequence;
+            chunk.AddRange(own.Select(e => e.Data));
+            last = own[^1].Sequence;
+        }
+
+        if (chunk.Count > 0)
+        {
+            await _builder.ApplyAsync(target, chunk, cancellation);
+            run.Processed = last;
         }
 
         if (caughtUp)
         {
             slots.Finish(RebuildRun.Completed, _clock.GetUtcNow());
         }
+    }
+
+    /// <summary>
+    /// The data of at most the chunk size of this projection's events after <paramref name="after"/> and before
+    /// <paramref name="before"/>, in sequence order, with the last one's sequence. Read with plain SQL and Marten's own
+    /// serializer: history needs only the events' data, and skipping Marten's event envelopes makes the replay several
+    /// times faster. Older events are committed and never change, so a connection of its own reads them.
+    /// </summary>
+    private async Task<(List<object> Data, long Last)> ReadHistoryAsync(IDocumentOperations operations, long after, long before,
+        CancellationToken cancellation)
+    {
+        var options = operations.DocumentStore.Options;
+        var serializer = options.Serializer();
+        await using var connection = operations.Database.CreateConnection();
+        await connection.OpenAsync(cancellation);
+        await using var command = new NpgsqlCommand(
+            $"select seq_id, type, data from {options.Events.DatabaseSchemaName}.mt_events " +
+            "where seq_id > $1 and seq_id < $2 and type = any($3) and is_archived = false order by seq_id limit $4", connection)
+        {
+            Parameters = { new() { Value = after }, new() { Value = before }, new() { Value = _typeNames }, new() { Value = _chunkSize } },
+        };
+
+        var data = new List<object>(Math.Min(_chunkSize, 4096));
+        var last = after;
+        await using var reader = await command.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            last = reader.GetInt64(0);
+            data.Add(serializer.FromJson(_typesByName[reader.GetString(1)], reader, 2));
+        }
+
+        return (data, last);
     }
 
     private static readonly System.Reflection.MethodInfo ClearMethod =
