@@ -33,23 +33,6 @@ public sealed class Service : IDisposable
     public static Service Start(string apiDirectory, string connectionString, string url) =>
         new(Process.Start(StartInfo(apiDirectory, connectionString, "--urls", url))!, url);
 
-    /// <summary>Runs a command of the service's command line and returns what it printed.</summary>
-    public static async Task<string> RunCommandAsync(string apiDirectory, string connectionString, params string[] args)
-    {
-        var info = StartInfo(apiDirectory, connectionString, args);
-        info.RedirectStandardOutput = true;
-        using var process = Process.Start(info)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Console.Write(output);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"'{string.Join(' ', args)}' exited with {process.ExitCode}");
-        }
-
-        return output;
-    }
-
     public async Task WaitUntilLiveAsync()
     {
         using var http = new HttpClient();
@@ -82,6 +65,21 @@ public sealed class Service : IDisposable
     {
         var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    /// <summary>CPU time the service process has used so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
+    /// <summary>CPU time every process on the machine has used so far (user, nice, system, irq, softirq in /proc/stat).</summary>
+    public static TimeSpan MachineCpuTime()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var ticks = new[] { 1, 2, 3, 6, 7 }.Sum(i => long.Parse(fields[i], System.Globalization.CultureInfo.InvariantCulture));
+        return TimeSpan.FromSeconds(ticks / 100.0);
     }
 
     public void Stop()
