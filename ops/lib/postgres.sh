@@ -66,11 +66,18 @@ postgres_up() {
   # Callers that set their own EXIT trap call postgres_down from it.
   trap postgres_down EXIT
   [ "$(id -u)" -eq 0 ] && chown postgres "$_PG_ROOT"
-  local port; port=$(_pg_free_port) || { _pg_log "no free port"; return 1; }
   _pg_as_owner "$_PG_BIN/initdb" -D "$_PG_ROOT/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
-  local opts="-p $port -k $_PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB"
-  [ -n "$fast" ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-  _pg_as_owner "$_PG_BIN/pg_ctl" -D "$_PG_ROOT/data" -o "$opts" -l "$_PG_ROOT/postgres.log" -w start >/dev/null
+  # A port found free can be taken before the server binds it: try a few.
+  local port opts attempt
+  for attempt in 1 2 3; do
+    port=$(_pg_free_port) || { _pg_log "no free port"; return 1; }
+    opts="-p $port -k $_PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB"
+    [ -n "$fast" ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    _pg_as_owner "$_PG_BIN/pg_ctl" -D "$_PG_ROOT/data" -o "$opts" -l "$_PG_ROOT/postgres.log" -w start >/dev/null && break
+    _pg_log "the server did not start (attempt $attempt):"; tail -n 5 "$_PG_ROOT/postgres.log" >&2 || true
+    [ "$attempt" = 3 ] && return 1
+    sleep 1
+  done
   "$_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -q -c "CREATE DATABASE projections" >/dev/null
   # For the fault tests: `$PROJECTIONS_PG_CTL stop|start` stops or restarts this cluster (same port, same data).
   local owner=""
