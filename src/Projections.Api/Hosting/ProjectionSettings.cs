@@ -24,6 +24,11 @@ public sealed class ProjectionSettings
     /// check off, for older servers). Lets another node take over within seconds when the leader is killed.</summary>
     public TimeSpan DeadClientCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Start the service's database sessions with planner costs for an in-memory working set and without
+    /// parallel query (see <see cref="StoreSetup.WithSessionSettings"/>). Turn off only where the server refuses
+    /// startup options, and set <c>random_page_cost</c> on the database instead.</summary>
+    public bool TuneQueryPlanner { get; set; } = true;
+
     /// <summary>Create or update the database schema at startup. Turn off where the service's database user may not
     /// change the schema, and apply it with <c>ops/schema-apply</c> instead.</summary>
     public bool ApplySchemaOnStartup { get; set; } = true;
