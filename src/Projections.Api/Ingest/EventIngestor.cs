@@ -1,6 +1,10 @@
+using System.Collections.Concurrent;
+using JasperFx;
 using JasperFx.Events;
 using Marten;
+using Marten.Storage;
 using Npgsql;
+using NpgsqlTypes;
 using Projections.Hosting;
 
 namespace Projections.Ingest;
@@ -9,82 +13,175 @@ namespace Projections.Ingest;
 /// Appends a validated batch to the event store in one transaction, each envelope at most once. The envelope id is the
 /// stored event's id and the database keeps event ids unique, so a duplicate is refused however it arrives (same batch,
 /// later batch, concurrent request, another instance); a batch that loses such a race is retried without the ids that
-/// won. A batch that loses a race for the next version of an entity's stream to a concurrent batch is retried too:
-/// in both cases nothing of it was committed.
+/// won. Nothing of a failed attempt is committed.
+/// <para>
+/// The batch is written with one set-based statement rather than Marten's per-stream append function: it bumps every
+/// touched stream's version with one upsert of <c>mt_streams</c> (row locks taken in stream id order, so concurrent
+/// batches over the same entities queue instead of deadlocking) and inserts every event with one insert into
+/// <c>mt_events</c>, writing the same columns Marten's quick append writes. A batch touches hundreds of streams with
+/// about one event each; one function call, three lookups and two writes per stream made the append the largest
+/// cost of ingest in PostgreSQL.
+/// </para>
 /// </summary>
 public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metrics, ILogger<EventIngestor> logger)
 {
     private const int MaxAttempts = 8;
-    private static readonly string StoredIdsSql = $"select id from {StoreSetup.SchemaName}.mt_events where id = any(?)";
+    private static readonly string StoredIdsSql = $"select id from {StoreSetup.SchemaName}.mt_events where id = any($1)";
     private static readonly string LastSequenceSql = $"select coalesce(max(seq_id), 0) from {StoreSetup.SchemaName}.mt_events";
+
+    /// <summary>
+    /// Sequence numbers are drawn in envelope order before anything is joined, so within a stream a later event always
+    /// has both the higher version and the higher sequence. The stream upsert returns each stream's new version; an
+    /// event's version is that minus the number of its stream's events that follow it in the batch.
+    /// </summary>
+    private static readonly string AppendSql = $"""
+        with streams as (
+            insert into {StoreSetup.SchemaName}.mt_streams as s (id, type, version, timestamp, tenant_id)
+            select t.id, null, t.n, now(), $1 from unnest($2::varchar[], $3::bigint[]) with ordinality as t(id, n, ord)
+            order by t.ord
+            on conflict (id) do update set version = s.version + excluded.version, timestamp = excluded.timestamp
+            returning s.id, s.version
+        ), seqs as materialized (
+            select g.ord, nextval('{StoreSetup.SchemaName}.mt_events_sequence') as seq_id
+            from generate_series(1::bigint, $4::bigint) as g(ord)
+        ), appended as (
+            insert into {StoreSetup.SchemaName}.mt_events
+                (seq_id, id, stream_id, version, data, type, tenant_id, timestamp, mt_dotnet_type, is_archived)
+            select seqs.seq_id, e.id, e.stream, streams.version - e.later, e.data, e.type, $1, now(), e.dotnet, false
+            from unnest($5::uuid[], $6::varchar[], $7::bigint[], $8::jsonb[], $9::varchar[], $10::varchar[])
+                with ordinality as e(id, stream, later, data, type, dotnet, ord)
+            join seqs on seqs.ord = e.ord
+            join streams on streams.id = e.stream
+            returning seq_id
+        )
+        select count(*), coalesce(max(seq_id), 0) from appended
+        """;
+
+    private static readonly string NotifySql = $"select pg_notify('{Marten.Events.Daemon.HighWater.PostgresqlListenWakeup.DefaultChannel}', '')";
+
+    private readonly ConcurrentDictionary<Type, (string Name, string DotNet)> _mappings = new();
 
     public async Task<IngestReceipt> AppendAsync(IReadOnlyList<Envelope> envelopes, CancellationToken cancellation)
     {
         using var activity = Telemetry.Source.StartActivity("ingest batch");
         activity?.SetTag("projections.batch.size", envelopes.Count);
         var ids = envelopes.Select(e => e.Id).Distinct().ToArray();
+        var database = (IMartenDatabase)store.Storage.Database;
+        if (((StoreOptions)store.Options).AutoCreateSchemaObjects != AutoCreate.None)
+        {
+            await database.EnsureStorageExistsAsync(typeof(IEvent), cancellation);
+        }
+
         for (var attempt = 1; ; attempt++)
         {
-            await using var session = store.LightweightSession();
-            var alreadyStored = await session.AdvancedSql.QueryAsync<Guid>(StoredIdsSql, cancellation, ids);
-
-            var seen = new HashSet<Guid>(alreadyStored);
-            var appended = new List<IEvent>(envelopes.Count);
-            foreach (var envelope in envelopes)
+            await using var connection = database.CreateConnection();
+            await connection.OpenAsync(cancellation);
+            await using var transaction = await connection.BeginTransactionAsync(cancellation);
+            var seen = new HashSet<Guid>();
+            await using (var command = new NpgsqlCommand(StoredIdsSql, connection, transaction) { Parameters = { new() { Value = ids } } })
+            await using (var reader = await command.ExecuteReaderAsync(cancellation))
             {
-                if (!seen.Add(envelope.Id))
+                while (await reader.ReadAsync(cancellation))
                 {
-                    continue;
+                    seen.Add(reader.GetGuid(0));
                 }
-
-                var stream = session.Events.Append(envelope.StreamKey, envelope.Event);
-                var appendedEvent = stream.Events[^1];
-                appendedEvent.Id = envelope.Id;
-                appended.Add(appendedEvent);
             }
 
+            var appended = envelopes.Where(e => seen.Add(e.Id)).ToList();
             if (appended.Count == 0)
             {
-                var current = (await session.AdvancedSql.QueryAsync<long>(LastSequenceSql, cancellation)).Single();
+                await using var last = new NpgsqlCommand(LastSequenceSql, connection, transaction);
+                var current = (long)(await last.ExecuteScalarAsync(cancellation))!;
                 metrics.Ingested(0, envelopes.Count);
                 return new IngestReceipt(0, envelopes.Count, current);
             }
 
             try
             {
-                await session.SaveChangesAsync(cancellation);
+                var lastSequence = await AppendAsync(connection, transaction, appended, cancellation);
+                await using (var notify = new NpgsqlCommand(NotifySql, connection, transaction))
+                {
+                    await notify.ExecuteNonQueryAsync(cancellation);
+                }
+
+                await transaction.CommitAsync(cancellation);
                 metrics.Ingested(appended.Count, envelopes.Count - appended.Count);
-                return new IngestReceipt(appended.Count, envelopes.Count - appended.Count, appended.Max(e => e.Sequence));
+                return new IngestReceipt(appended.Count, envelopes.Count - appended.Count, lastSequence);
             }
-            catch (Exception e) when (IsConcurrentAppend(e))
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected)
             {
-                // Another request stored some of these ids, or appended to one of these streams, first: nothing of ours
-                // was committed; look again after a short, jittered pause.
+                // Another request stored some of these ids first (or, never expected, the same streams in another
+                // order): nothing of ours was committed; look again after a short, jittered pause.
                 if (attempt == MaxAttempts)
                 {
                     throw new IngestContentionException(e);
                 }
 
                 logger.LogDebug(e, "Batch raced a concurrent append (attempt {Attempt}); retrying", attempt);
+                await transaction.RollbackAsync(CancellationToken.None);
                 await Task.Delay(Random.Shared.Next(5, 25) * attempt, cancellation);
             }
         }
     }
 
-    private static bool IsConcurrentAppend(Exception? e)
+    private async Task<long> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Envelope> envelopes,
+        CancellationToken cancellation)
     {
-        for (; e is not null; e = e.InnerException)
+        // Streams in id order (the order their rows are locked in); per stream, how many events it gets.
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var envelope in envelopes)
         {
-            if (e is EventStreamUnexpectedMaxEventIdException or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
-            {
-                return true;
-            }
+            counts[envelope.StreamKey] = counts.GetValueOrDefault(envelope.StreamKey) + 1;
         }
 
-        return false;
+        var serializer = store.Options.Serializer();
+        var n = envelopes.Count;
+        var (eventIds, streams, later, data, types, dotnet) = (new Guid[n], new string[n], new long[n], new string[n], new string[n], new string[n]);
+        var remaining = new Dictionary<string, long>(counts, StringComparer.Ordinal);
+        for (var i = 0; i < n; i++)
+        {
+            var envelope = envelopes[i];
+            var mapping = _mappings.GetOrAdd(envelope.Event.GetType(), type =>
+            {
+                var m = store.Options.Events.AllKnownEventTypes().Single(t => t.EventType == type);
+                return (m.EventTypeName, m.DotNetTypeName);
+            });
+            eventIds[i] = envelope.Id;
+            streams[i] = envelope.StreamKey;
+            later[i] = --remaining[envelope.StreamKey];
+            data[i] = serializer.ToJson(envelope.Event);
+            (types[i], dotnet[i]) = mapping;
+        }
+
+        await using var command = new NpgsqlCommand(AppendSql, connection, transaction)
+        {
+            Parameters =
+            {
+                new() { Value = StorageConstants.DefaultTenantId },
+                new() { Value = counts.Keys.ToArray() },
+                new() { Value = counts.Values.ToArray() },
+                new() { Value = (long)n },
+                new() { Value = eventIds },
+                new() { Value = streams },
+                new() { Value = later },
+                new() { Value = data, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
+                new() { Value = types },
+                new() { Value = dotnet },
+            },
+        };
+
+        await using var reader = await command.ExecuteReaderAsync(cancellation);
+        await reader.ReadAsync(cancellation);
+        var (written, lastSequence) = (reader.GetInt64(0), reader.GetInt64(1));
+        if (written != n)
+        {
+            throw new InvalidOperationException($"Appended {written} of {n} events; the batch was not committed.");
+        }
+
+        return lastSequence;
     }
 }
 
-/// <summary>A batch kept losing races with concurrent appends to the same streams; the publisher should retry it.</summary>
+/// <summary>A batch kept losing races with concurrent appends to the same entities; the publisher should retry it.</summary>
 public sealed class IngestContentionException(Exception inner)
     : Exception("The batch kept colliding with concurrent appends to the same entities.", inner);
