@@ -15,7 +15,7 @@ public sealed class ProjectionSettings
     public TimeSpan ProgressPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Events per projection batch in the async daemon: one transaction per batch.</summary>
-    public int BatchSize { get; set; } = 5000;
+    public int BatchSize { get; set; } = 20000;
 
     /// <summary>At most this many events of history are replayed into the slot being rebuilt per projection batch.</summary>
     public int RebuildChunkSize { get; set; } = 20000;
