@@ -8,8 +8,16 @@ public sealed class Service : IDisposable
     public const string SigningKey = "projections-benchmark-signing-key-0123456789";
     private readonly Process _process;
     private readonly string _url;
+    private bool _disposed;
 
-    private Service(Process process, string url) => (_process, _url) = (process, url);
+    private Service(Process process, string url)
+    {
+        (_process, _url) = (process, url);
+        // A benchmark stopped with Ctrl+C or SIGTERM takes its service along: a service left running would go on
+        // leading the daemon on the next run's database.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
+        Console.CancelKeyPress += (_, _) => Stop();
+    }
 
     private static ProcessStartInfo StartInfo(string apiDirectory, string connectionString, params string[] args)
     {
@@ -84,16 +92,23 @@ public sealed class Service : IDisposable
 
     public void Stop()
     {
-        if (!_process.HasExited)
+        lock (_process)
         {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            if (!_disposed && !_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
         }
     }
 
     public void Dispose()
     {
         Stop();
-        _process.Dispose();
+        lock (_process)
+        {
+            _disposed = true;
+            _process.Dispose();
+        }
     }
 }
