@@ -121,6 +121,9 @@ public static class StoreSetup
                 if (slotted.Contains(mapping.DocumentType))
                 {
                     mapping.TenancyStyle = TenancyStyle.Conjoined;
+                    // Entity states and buckets are rewritten batch after batch: room on each page lets the new row
+                    // version stay on its page (a HOT update, no index entry), so the tables and their keys do not bloat.
+                    mapping.StorageParameters["fillfactor"] = 80;
                 }
             });
 
