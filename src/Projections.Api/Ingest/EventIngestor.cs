@@ -32,7 +32,8 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
     /// <summary>
     /// Sequence numbers are drawn in envelope order before anything is joined, so within a stream a later event always
     /// has both the higher version and the higher sequence. The stream upsert returns each stream's new version; an
-    /// event's version is that minus the number of its stream's events that follow it in the batch.
+    /// event's version is that minus the number of its stream's events that follow it in the batch. The statement also
+    /// wakes the daemon as Marten's appends do (delivered on commit).
     /// </summary>
     private static readonly string AppendSql = $"""
         with streams as (
@@ -54,10 +55,9 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
             join streams on streams.id = e.stream
             returning seq_id
         )
-        select count(*), coalesce(max(seq_id), 0) from appended
+        select count(*), coalesce(max(seq_id), 0), pg_notify('{Marten.Events.Daemon.HighWater.PostgresqlListenWakeup.DefaultChannel}', '')
+        from appended
         """;
-
-    private static readonly string NotifySql = $"select pg_notify('{Marten.Events.Daemon.HighWater.PostgresqlListenWakeup.DefaultChannel}', '')";
 
     private readonly ConcurrentDictionary<Type, (string Name, string DotNet)> _mappings = new();
 
@@ -99,11 +99,6 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
             try
             {
                 var lastSequence = await AppendAsync(connection, transaction, appended, cancellation);
-                await using (var notify = new NpgsqlCommand(NotifySql, connection, transaction))
-                {
-                    await notify.ExecuteNonQueryAsync(cancellation);
-                }
-
                 await transaction.CommitAsync(cancellation);
                 metrics.Ingested(appended.Count, envelopes.Count - appended.Count);
                 return new IngestReceipt(appended.Count, envelopes.Count - appended.Count, lastSequence);
