@@ -40,7 +40,7 @@ public static class AnalyticsEndpoint
                 csv = format.Equals("csv", StringComparison.OrdinalIgnoreCase);
                 break;
             default:
-                return Task.FromResult(Problems.BadRequest($"format must be json or csv, not '{format}'."));
+                return Task.FromResult(Problems.BadRequest($"format must be json or csv, not '{Ingest.Limits.Echo(format)}'."));
         }
 
         var rate = settings.Value.GalleryCommissionRate;

@@ -12,6 +12,12 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
     public const int MaxDays = 366;
     public const int DefaultDays = 30;
 
+    /// <summary>The days a range may cover: wide enough for any history (events start in 2000), with room at the
+    /// calendar's ends for the days around a range (time zones, the previous period).</summary>
+    public static readonly DateOnly Earliest = new(1900, 1, 1);
+
+    public static readonly DateOnly Latest = new(9998, 12, 31);
+
     public int DayCount => Last.DayNumber - First.DayNumber + 1;
 
     public IEnumerable<DateOnly> Days => Enumerable.Range(0, DayCount).Select(First.AddDays);
@@ -30,7 +36,7 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
         {
             if (ParseDay(startDate) is not { } s)
             {
-                return (null, $"start_date '{startDate}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
+                return (null, $"start_date '{Ingest.Limits.Echo(startDate)}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
             }
 
             start = s;
@@ -40,14 +46,22 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
         {
             if (ParseDay(endDate) is not { } e)
             {
-                return (null, $"end_date '{endDate}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
+                return (null, $"end_date '{Ingest.Limits.Echo(endDate)}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
             }
 
             end = e;
         }
 
+        foreach (var (name, day) in new[] { ("start_date", start), ("end_date", end) })
+        {
+            if (day is { } given && (given < Earliest || given > Latest))
+            {
+                return (null, $"{name} ({given:yyyy-MM-dd}) must be from {Earliest:yyyy-MM-dd} to {Latest:yyyy-MM-dd}.");
+            }
+        }
+
         var last = end ?? today;
-        var first = start ?? last.AddDays(-(DefaultDays - 1));
+        var first = start ?? (last.DayNumber - (DefaultDays - 1) >= Earliest.DayNumber ? last.AddDays(-(DefaultDays - 1)) : Earliest);
         if (first > last)
         {
             return (null, $"start_date ({first:yyyy-MM-dd}) is after end_date ({last:yyyy-MM-dd}).");

@@ -4,7 +4,8 @@ namespace Projections.Carts;
 
 public sealed class CartLine
 {
-    public int Quantity { get; set; }
+    /// <summary>A long: within the limits a line can grow past what an int holds (2,148 adds of a million).</summary>
+    public long Quantity { get; set; }
 
     /// <summary>The unit price of the latest <c>cart.item_added</c> for the product.</summary>
     public decimal UnitPrice { get; set; }
@@ -60,7 +61,7 @@ public sealed class CartState : IDayContributor
             figures.ActiveCarts = 1;
             figures.CheckedOutActiveCarts = CheckedOut ? 1 : 0;
             figures.ActiveCartValue = Lines.Values.Sum(l => l.Quantity * l.UnitPrice);
-            figures.ActiveCartItems = Lines.Values.Sum(l => (long)l.Quantity);
+            figures.ActiveCartItems = Lines.Values.Sum(l => l.Quantity);
         }
 
         yield return (DateOnly.FromDateTime(CreatedAt.UtcDateTime), figures);

@@ -59,7 +59,7 @@ public static class ReadModelEndpoint
         {
             if (!long.TryParse(raw.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var min))
             {
-                return Problems.BadRequest($"min_sequence must be a non-negative integer, not '{raw}'.");
+                return Problems.BadRequest($"min_sequence must be a non-negative integer, not '{Ingest.Limits.Echo(raw.ToString())}'.");
             }
 
             if (!await progress.WaitForAsync([.. projections.Select(StoreSetup.ShardOf)], min, cancellation))

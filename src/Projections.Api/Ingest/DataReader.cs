@@ -8,7 +8,6 @@ namespace Projections.Ingest;
 /// </summary>
 public sealed class DataReader(JsonElement data, string path = "data")
 {
-    public const int MaxIdLength = 128;
     private readonly List<string> _errors = [];
 
     public IReadOnlyList<string> Errors => _errors;
@@ -38,21 +37,10 @@ public sealed class DataReader(JsonElement data, string path = "data")
             return null;
         }
 
-        if (value.ValueKind != JsonValueKind.String || value.GetString() is not { } s || string.IsNullOrWhiteSpace(s))
-        {
-            Fail($"{Name(field)} must be a non-empty string");
-            return "";
-        }
-
-        if (s.Length > MaxIdLength)
-        {
-            Fail($"{Name(field)} must be at most {MaxIdLength} characters");
-        }
-
-        return s;
+        return String(field, value, Limits.MaxIdLength) ?? "";
     }
 
-    /// <summary>A required display text (names): a non-empty string.</summary>
+    /// <summary>A required display text (names): a non-empty string of at most 256 characters.</summary>
     public string Text(string field)
     {
         if (!TryGet(field, out var value))
@@ -60,10 +48,33 @@ public sealed class DataReader(JsonElement data, string path = "data")
             return Missing<string>(field, "a non-empty string") ?? "";
         }
 
-        if (value.ValueKind != JsonValueKind.String || value.GetString() is not { } s || string.IsNullOrWhiteSpace(s))
+        return String(field, value, Limits.MaxTextLength) ?? "";
+    }
+
+    /// <summary>A non-empty string of at most <paramref name="maxLength"/> characters, or null (with the error noted).
+    /// Control characters and unpaired surrogates are reported by <see cref="Limits.CheckStrings"/>, for every string.</summary>
+    private string? String(string field, JsonElement value, int maxLength)
+    {
+        if (value.ValueKind != JsonValueKind.String)
         {
             Fail($"{Name(field)} must be a non-empty string");
-            return "";
+            return null;
+        }
+
+        if (Limits.SafeString(value) is not { } s)
+        {
+            return null;
+        }
+
+        if (string.IsNullOrWhiteSpace(s))
+        {
+            Fail($"{Name(field)} must be a non-empty string");
+            return null;
+        }
+
+        if (Limits.Length(s) > maxLength)
+        {
+            Fail($"{Name(field)} must be at most {maxLength} characters, not {Limits.Length(s)}");
         }
 
         return s;
@@ -85,7 +96,7 @@ public sealed class DataReader(JsonElement data, string path = "data")
         return defaultValue;
     }
 
-    /// <summary>Money: a JSON number, never negative, with at most 2 decimals.</summary>
+    /// <summary>Money: a JSON number from 0 to 1,000,000,000.00 with at most 2 decimals.</summary>
     public decimal Money(string field) => OptionalMoney(field) ?? Missing<decimal?>(field, "a number") ?? 0m;
 
     public decimal? OptionalMoney(string field)
@@ -95,9 +106,15 @@ public sealed class DataReader(JsonElement data, string path = "data")
             return null;
         }
 
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var amount))
+        if (value.ValueKind != JsonValueKind.Number)
         {
             Fail($"{Name(field)} must be a number");
+            return 0m;
+        }
+
+        if (!Limits.TryReadNumber(value, out var amount, out var decimals))
+        {
+            Fail($"{Name(field)} must be a number from 0 to {Limits.MaxMoney:0.00} with at most {Limits.MoneyDecimals} decimals");
             return 0m;
         }
 
@@ -105,31 +122,55 @@ public sealed class DataReader(JsonElement data, string path = "data")
         {
             Fail($"{Name(field)} must not be negative");
         }
-        else if (decimal.Round(amount, 2) != amount)
+        else if (amount > Limits.MaxMoney)
         {
-            Fail($"{Name(field)} must have at most 2 decimals");
+            Fail($"{Name(field)} must be at most {Limits.MaxMoney:0.00}");
+        }
+        else if (decimals > Limits.MoneyDecimals)
+        {
+            Fail($"{Name(field)} must have at most {Limits.MoneyDecimals} decimals");
         }
 
         return amount;
     }
 
-    /// <summary>A required integer of at least <paramref name="min"/>; <paramref name="nonZero"/> also rejects 0.</summary>
-    public int Integer(string field, int? min = null, bool nonZero = false)
+    /// <summary>A required integer from <paramref name="min"/> to <paramref name="max"/>; <paramref name="nonZero"/> also
+    /// rejects 0.</summary>
+    public int Integer(string field, int min, int max, bool nonZero = false)
     {
         if (!TryGet(field, out var value))
         {
             return Missing<int?>(field, "an integer") ?? 0;
         }
 
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
+        if (value.ValueKind != JsonValueKind.Number)
         {
             Fail($"{Name(field)} must be an integer");
             return 0;
         }
 
-        if (min is { } lowest && number < lowest)
+        if (!Limits.TryReadNumber(value, out var number, out var decimals))
         {
-            Fail(lowest == 1 ? $"{Name(field)} must be greater than 0" : $"{Name(field)} must be at least {lowest}");
+            Fail($"{Name(field)} must be an integer from {min} to {max}");
+            return 0;
+        }
+
+        if (decimals > 0)
+        {
+            Fail($"{Name(field)} must be an integer");
+            return 0;
+        }
+
+        if (number < min)
+        {
+            Fail(min == 1 ? $"{Name(field)} must be greater than 0" : $"{Name(field)} must be at least {min}");
+            return 0;
+        }
+
+        if (number > max)
+        {
+            Fail($"{Name(field)} must be at most {max}");
+            return 0;
         }
 
         if (nonZero && number == 0)
@@ -137,7 +178,7 @@ public sealed class DataReader(JsonElement data, string path = "data")
             Fail($"{Name(field)} must not be 0");
         }
 
-        return number;
+        return (int)number;
     }
 
     /// <summary>An ISO 4217 code (three letters), <c>USD</c> when absent; stored upper-case.</summary>
@@ -148,7 +189,7 @@ public sealed class DataReader(JsonElement data, string path = "data")
             return "USD";
         }
 
-        if (value.ValueKind == JsonValueKind.String && value.GetString() is { Length: 3 } code && code.All(char.IsAsciiLetter))
+        if (value.ValueKind == JsonValueKind.String && Limits.SafeString(value) is { Length: 3 } code && code.All(char.IsAsciiLetter))
         {
             return code.ToUpperInvariant();
         }
@@ -165,7 +206,7 @@ public sealed class DataReader(JsonElement data, string path = "data")
             return Missing<T?>(field, "one of " + string.Join(", ", allowed.Keys)) ?? default;
         }
 
-        if (value.ValueKind == JsonValueKind.String && allowed.TryGetValue(value.GetString()!, out var result))
+        if (value.ValueKind == JsonValueKind.String && Limits.SafeString(value) is { } name && allowed.TryGetValue(name, out var result))
         {
             return result;
         }

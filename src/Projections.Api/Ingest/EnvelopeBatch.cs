@@ -27,16 +27,26 @@ public static partial class EnvelopeBatch
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|z|[+-]\d{2}:?\d{2})$")]
     private static partial Regex InstantPattern();
 
-    public static Result Parse(ReadOnlyMemory<byte> body)
+    private static readonly JsonDocumentOptions JsonOptions = new()
+    {
+        MaxDepth = Limits.MaxDepth,
+        // A field given twice means two different things to two JSON readers: refuse it rather than pick one.
+        AllowDuplicateProperties = false,
+    };
+
+    /// <param name="body">The request body (or the queued message's text), as UTF-8.</param>
+    /// <param name="now">The service's clock: an <c>occurredAt</c> may be at most 24 hours ahead of it.</param>
+    public static Result Parse(ReadOnlyMemory<byte> body, DateTimeOffset now)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
+            document = JsonDocument.Parse(body, JsonOptions);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return new Malformed($"The body is not valid JSON: {e.Message}");
+            // InvalidOperationException: a field name that is not valid UTF-16, met while looking for duplicates.
+            return new Malformed($"The body is not valid JSON (at most {Limits.MaxDepth} levels deep, each field once, valid text): {e.Message}");
         }
 
         using (document)
@@ -45,7 +55,7 @@ public static partial class EnvelopeBatch
             switch (root.ValueKind)
             {
                 case JsonValueKind.Object:
-                    return Collect([root]);
+                    return Collect([root], now);
                 case JsonValueKind.Array:
                     var count = root.GetArrayLength();
                     if (count is 0 or > MaxEnvelopes)
@@ -53,20 +63,20 @@ public static partial class EnvelopeBatch
                         return new Malformed($"A batch holds 1 to {MaxEnvelopes} envelopes; this one has {count}.");
                     }
 
-                    return Collect(root.EnumerateArray().ToList());
+                    return Collect(root.EnumerateArray().ToList(), now);
                 default:
                     return new Malformed("The body must be an envelope object or an array of 1 to 1000 envelopes.");
             }
         }
     }
 
-    private static Result Collect(IReadOnlyList<JsonElement> elements)
+    private static Result Collect(IReadOnlyList<JsonElement> elements, DateTimeOffset now)
     {
         var envelopes = new List<Envelope>(elements.Count);
         var errors = new List<EnvelopeError>();
         for (var index = 0; index < elements.Count; index++)
         {
-            var (envelope, error) = Read(index, elements[index]);
+            var (envelope, error) = Read(index, elements[index], now);
             if (error is not null)
             {
                 errors.Add(error);
@@ -80,7 +90,7 @@ public static partial class EnvelopeBatch
         return errors.Count > 0 ? new Invalid(errors) : new Valid(envelopes);
     }
 
-    private static (Envelope?, EnvelopeError?) Read(int index, JsonElement element)
+    private static (Envelope?, EnvelopeError?) Read(int index, JsonElement element, DateTimeOffset now)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -88,15 +98,20 @@ public static partial class EnvelopeBatch
         }
 
         var problems = new List<string>();
+        if (!Limits.CheckStrings(element, "", problems))
+        {
+            return (null, new EnvelopeError(index, null, Summarize(problems)));
+        }
+
         string? rawId = null;
         var id = Guid.Empty;
         if (!element.TryGetProperty("id", out var idElement) || idElement.ValueKind == JsonValueKind.Null)
         {
             problems.Add("id is required (a UUID)");
         }
-        else if (idElement.ValueKind != JsonValueKind.String || !Guid.TryParse(rawId = idElement.GetString(), out id))
+        else if (idElement.ValueKind != JsonValueKind.String || !Guid.TryParse(rawId = Limits.SafeString(idElement), out id))
         {
-            rawId ??= idElement.GetRawText();
+            rawId = Limits.Echo(idElement.ValueKind == JsonValueKind.String ? rawId ?? "" : idElement.GetRawText());
             problems.Add("id must be a UUID");
         }
 
@@ -109,9 +124,9 @@ public static partial class EnvelopeBatch
         {
             problems.Add("type must be a string");
         }
-        else if (!EventContract.ByName.TryGetValue(typeElement.GetString()!, out type))
+        else if (Limits.SafeString(typeElement) is not { } typeName || !EventContract.ByName.TryGetValue(typeName, out type))
         {
-            problems.Add($"unknown event type '{typeElement.GetString()}'");
+            problems.Add($"unknown event type '{Limits.Echo(Limits.SafeString(typeElement) ?? "")}'");
         }
 
         var occurredAt = default(DateTimeOffset);
@@ -120,11 +135,16 @@ public static partial class EnvelopeBatch
             problems.Add("occurredAt is required (an ISO-8601 instant with offset or Z)");
         }
         else if (atElement.ValueKind != JsonValueKind.String
-                 || atElement.GetString() is not { } atText
+                 || Limits.SafeString(atElement) is not { } atText
                  || !InstantPattern().IsMatch(atText)
                  || !DateTimeOffset.TryParse(atText, CultureInfo.InvariantCulture, DateTimeStyles.None, out occurredAt))
         {
             problems.Add("occurredAt must be an ISO-8601 instant with offset or Z, e.g. 2024-01-05T14:03:11Z");
+        }
+        else if (occurredAt < Limits.EarliestOccurredAt || occurredAt > now + Limits.OccurredAtAhead)
+        {
+            problems.Add($"occurredAt must be from {Limits.EarliestOccurredAt:yyyy-MM-ddTHH:mm:ssZ} to 24 hours after the service's clock " +
+                         $"({(now + Limits.OccurredAtAhead).ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ}), not {Limits.Echo(atText)}");
         }
 
         object? @event = null;
@@ -145,9 +165,16 @@ public static partial class EnvelopeBatch
 
         if (problems.Count > 0)
         {
-            return (null, new EnvelopeError(index, rawId, string.Join("; ", problems)));
+            return (null, new EnvelopeError(index, rawId, Summarize(problems)));
         }
 
         return (new Envelope(id, type!, occurredAt, @event!, type!.StreamKey(@event!)), null);
     }
+
+    /// <summary>Every problem of an envelope in one line, at most <see cref="MaxProblems"/> of them.</summary>
+    private static string Summarize(List<string> problems) => problems.Count <= MaxProblems
+        ? string.Join("; ", problems)
+        : string.Join("; ", problems.Take(MaxProblems)) + $"; and {problems.Count - MaxProblems} more";
+
+    private const int MaxProblems = 20;
 }

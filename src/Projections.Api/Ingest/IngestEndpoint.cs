@@ -25,12 +25,12 @@ public static class IngestEndpoint
         return app;
     }
 
-    private static async Task<IResult> Post(HttpContext context, EventIngestor ingestor, DatabaseResilience resilience)
+    private static async Task<IResult> Post(HttpContext context, EventIngestor ingestor, DatabaseResilience resilience, TimeProvider clock)
     {
         if (!IsJson(context.Request.ContentType))
         {
             return Problems.Result(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                $"Send the events as application/json, not '{context.Request.ContentType ?? "(no content type)"}'.");
+                $"Send the events as application/json, not '{Limits.Echo(context.Request.ContentType ?? "(no content type)")}'.");
         }
 
         var body = await ReadBodyAsync(context.Request, context.RequestAborted);
@@ -40,7 +40,7 @@ public static class IngestEndpoint
                 $"A batch may be at most {MaxBodyBytes} bytes (5 MiB); send fewer envelopes per request.");
         }
 
-        switch (EnvelopeBatch.Parse(body.Value))
+        switch (EnvelopeBatch.Parse(body.Value, clock.GetUtcNow()))
         {
             case EnvelopeBatch.Malformed malformed:
                 return Problems.BadRequest(malformed.Detail);

@@ -21,14 +21,15 @@ public sealed record PublishEvents(string Envelopes)
 /// </summary>
 public static class PublishEventsHandler
 {
-    public static async Task Handle(PublishEvents message, EventIngestor ingestor, ILogger<PublishEvents> logger, CancellationToken cancellation)
+    public static async Task Handle(PublishEvents message, EventIngestor ingestor, TimeProvider clock, ILogger<PublishEvents> logger,
+        CancellationToken cancellation)
     {
         if (message.Envelopes is null)
         {
             throw new InvalidEnvelopesException("The message has no envelopes; nothing was stored.");
         }
 
-        switch (EnvelopeBatch.Parse(Encoding.UTF8.GetBytes(message.Envelopes)))
+        switch (EnvelopeBatch.Parse(Encoding.UTF8.GetBytes(message.Envelopes), clock.GetUtcNow()))
         {
             case EnvelopeBatch.Malformed malformed:
                 throw new InvalidEnvelopesException($"{malformed.Detail} Nothing of this batch was stored.");

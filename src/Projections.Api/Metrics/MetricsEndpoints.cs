@@ -72,7 +72,7 @@ public static class MetricsEndpoints
                 activeOnly = false;
                 return null;
             default:
-                return Task.FromResult(Problems.BadRequest($"active_only must be 1, true, yes, 0, false or no, not '{raw}'."));
+                return Task.FromResult(Problems.BadRequest($"active_only must be 1, true, yes, 0, false or no, not '{Ingest.Limits.Echo(raw.ToString())}'."));
         }
     }
 

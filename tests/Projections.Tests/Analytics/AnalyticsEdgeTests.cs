@@ -325,6 +325,14 @@ public sealed class AnalyticsEdgeTests(AppFixture app) : AppTest(app)
     [InlineData("start_date=2024-03-10T00:00:00Z&end_date=2024-03-09T23:59:59Z", "start_date|end_date")]
     [InlineData("start_date=2023-12-31&end_date=2024-12-31", "366")]
     [InlineData("start_date=2024-01-01T00:00:00Z&end_date=2025-01-01T12:00:00%2B05:00", "366")]
+    // The calendar's edges: a range must lie from 1900-01-01 to 9998-12-31.
+    [InlineData("end_date=0001-01-01", "end_date")]
+    [InlineData("start_date=0001-01-01&end_date=0001-01-31", "start_date")]
+    [InlineData("start_date=9999-12-30&end_date=9999-12-31", "start_date")]
+    [InlineData("start_date=9998-12-31&end_date=9999-01-01", "end_date")]
+    [InlineData("start_date=1899-12-31&end_date=1900-01-05", "1900-01-01")]
+    [InlineData("start_date=0001-01-01T00:00:00%2B01:00", "start_date")]
+    [InlineData("end_date=9999-12-31T23:00:00-05:00", "end_date")]
     public async Task Invalid_ranges_are_a_400_problem_that_names_the_problem(string query, string mentions)
     {
         var result = await App.Host.Scenario(s =>
@@ -340,6 +348,17 @@ public sealed class AnalyticsEdgeTests(AppFixture app) : AppTest(app)
         {
             Assert.Contains(word, problem.Detail);
         }
+    }
+
+    [Theory]
+    [InlineData("1900-01-01", "1900-01-31")]
+    [InlineData("9998-12-01", "9998-12-31")]
+    [InlineData("9998-01-01", "9998-12-31")]
+    public async Task Ranges_at_the_first_and_last_days_allowed_answer_with_zeros(string start, string end)
+    {
+        var analytics = await Analytics(Range(start, end), 0);
+        Assert.Equal(0, analytics.GetProperty("overview").GetProperty("totalOrders").GetInt32());
+        Assert.Equal($"{end}T23:59:59Z", analytics.GetProperty("dateRange").GetProperty("end").GetString());
     }
 
     [Theory]

@@ -218,7 +218,7 @@ public sealed class IngestValidationTests(AppFixture app) : AppTest(app)
     [Fact]
     public async Task A_body_over_5_MiB_is_413()
     {
-        var huge = Envelopes.Of("product.created", new() { ["productId"] = "p-1", ["orgId"] = "org-1", ["name"] = new string('n', 5 * 1024 * 1024 + 16) });
+        var huge = Envelopes.Of("product.created", new() { ["productId"] = "p-1", ["orgId"] = "org-1", ["name"] = "n", ["padding"] = new string('n', 5 * 1024 * 1024 + 16) });
         var body = Batch(huge);
         Assert.True(Encoding.UTF8.GetByteCount(body) > 5 * 1024 * 1024);
 
@@ -237,16 +237,23 @@ public sealed class IngestValidationTests(AppFixture app) : AppTest(app)
     [Fact]
     public async Task A_body_just_under_5_MiB_is_accepted()
     {
-        // The limit is on the body, not a smaller default of the server: a large but legal batch goes through.
-        var name = new string('n', 4 * 1024 * 1024);
+        // The limit is on the body, not a smaller default of the server: a large but legal batch goes through
+        // (330 orders of 200 lines each).
+        var orders = Enumerable.Range(0, 330).Select(o => Envelopes.Of("order.placed", new()
+        {
+            ["orderId"] = $"o-{o}",
+            ["items"] = new JsonArray(Enumerable.Range(0, 200).Select(_ => (JsonNode)OrderItem()).ToArray()),
+        })).ToArray<JsonNode>();
+        var body = Batch(orders);
+        Assert.InRange(Encoding.UTF8.GetByteCount(body), 4 * 1024 * 1024, 5 * 1024 * 1024);
+
         var result = await App.Host.Scenario(s =>
         {
-            s.Post.Text(Batch(Envelopes.Of("product.created", new() { ["productId"] = "p-1", ["orgId"] = "org-1", ["name"] = name })))
-                .ContentType("application/json").ToUrl("/api/events");
+            s.Post.Text(body).ContentType("application/json").ToUrl("/api/events");
             s.WithBearerToken(TestTokens.Service);
             s.StatusCodeShouldBe(202);
         });
-        Assert.Contains("\"accepted\":1", await result.ReadAsTextAsync());
+        Assert.Contains("\"accepted\":330", await result.ReadAsTextAsync());
     }
 
     // ---- helpers ----

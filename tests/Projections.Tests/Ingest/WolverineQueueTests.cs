@@ -180,6 +180,29 @@ public sealed class WolverineQueueTests(AppFixture app) : AppTest(app)
     }
 
     [Fact]
+    public async Task A_batch_past_the_limits_goes_to_the_dead_letters_naming_envelope_and_field()
+    {
+        var good = Registered("good");
+        var hugePrice = Envelopes.Of("order.placed", new JsonObject
+        {
+            ["orderId"] = "o-1",
+            ["items"] = new JsonArray(new JsonObject { ["productId"] = "p-1", ["orgId"] = "org-1", ["quantity"] = 1, ["unitPrice"] = 1 }),
+        });
+        var ancient = Envelopes.Of("referral.clicked", new JsonObject { ["referralId"] = "r-1", ["visitorId"] = "v-1", ["orgId"] = "org-1" },
+            DateTimeOffset.MinValue);
+        var body = new JsonArray(good.DeepClone(), hugePrice.DeepClone(), ancient.DeepClone()).ToJsonString()
+            .Replace("\"unitPrice\":1", "\"unitPrice\":7.9e28", StringComparison.Ordinal);
+
+        var session = await SendAndWaitAsync([new PublishEvents(body)]);
+
+        var reason = (await SingleDeadLetterAsync(session)).ExceptionMessage;
+        Assert.StartsWith("2 envelope(s) are invalid; nothing of this batch was stored.", reason);
+        Assert.Contains($"[1] id {hugePrice["id"]}: data.items[0].unitPrice must be", reason);
+        Assert.Contains($"[2] id {ancient["id"]}: occurredAt must be from 2000-01-01T00:00:00Z", reason);
+        Assert.Equal(0, (await StoredEventsAsync()).Count);
+    }
+
+    [Fact]
     public async Task A_poison_message_does_not_hold_up_the_messages_behind_it()
     {
         var before = Registered("before");

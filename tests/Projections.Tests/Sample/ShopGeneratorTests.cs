@@ -27,7 +27,7 @@ public sealed class ShopGeneratorTests
         foreach (var chunk in envelopes.Chunk(EnvelopeBatch.MaxEnvelopes))
         {
             var body = System.Text.Encoding.UTF8.GetBytes(new JsonArray(chunk.Select(e => (JsonNode)e.DeepClone()).ToArray()).ToJsonString());
-            var result = EnvelopeBatch.Parse(body);
+            var result = EnvelopeBatch.Parse(body, DateTimeOffset.UtcNow);
             var valid = Assert.IsType<EnvelopeBatch.Valid>(result);
             types.UnionWith(valid.Envelopes.Select(e => e.Type.Name));
         }
