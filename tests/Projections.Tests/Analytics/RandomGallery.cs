@@ -391,7 +391,10 @@ public sealed class RandomGallery
     {
         var bytes = new byte[16];
         _random.NextBytes(bytes);
-        var instant = new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc));
+        // Publishers may not date events more than 24 hours ahead of the service's clock (the contract's limit): later
+        // steps of the last days' orders, which would fall after it, are kept at the end of the last day, in order.
+        var latest = LastDay.ToDateTime(new TimeOnly(23, 59, 59), DateTimeKind.Utc);
+        var instant = new DateTimeOffset(DateTime.SpecifyKind(at < latest ? at : latest, DateTimeKind.Utc));
         var occurredAt = _random.Next(100) < 15
             ? instant.ToOffset(Pick(Offsets)).ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture)
             : instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
