@@ -31,6 +31,7 @@ app.MapMetrics();
 app.MapAnalytics();
 app.MapOperations();
 app.MapRebuilds();
+app.MapDeadLetters();
 app.MapBenchmark(app.Configuration);
 
 return await app.RunJasperFxCommands(args);

@@ -1,4 +1,3 @@
-using Marten;
 using Projections.Hosting;
 using Projections.Artists;
 using Projections.Carts;
@@ -31,8 +30,9 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
     public IReadOnlyList<Type> DocumentTypes { get; } =
         [typeof(OrderState), typeof(CartState), typeof(VisitorReferrals), typeof(ArtistProfile), typeof(AnalyticsBucket)];
 
-    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<object> events, CancellationToken cancellation)
+    public async Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<object> events, CancellationToken cancellation)
     {
+        var result = new DocumentChanges();
         var orders = new Touched<OrderState>(id => new OrderState { Id = id });
         var carts = new Touched<CartState>(id => new CartState { Id = id });
         var referrals = new Touched<VisitorReferrals>(id => new VisitorReferrals { Id = id });
@@ -59,27 +59,28 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
 
         if (routed.Count == 0 && artists.Count == 0)
         {
-            return;
+            return result;
         }
 
         var changes = new List<(DateOnly Day, AnalyticsFigures Figures, int Sign)>();
-        await orders.LoadAsync(operations, changes, cancellation);
-        await carts.LoadAsync(operations, changes, cancellation);
-        await referrals.LoadAsync(operations, changes, cancellation);
+        await orders.LoadAsync(source, changes, cancellation);
+        await carts.LoadAsync(source, changes, cancellation);
+        await referrals.LoadAsync(source, changes, cancellation);
         foreach (var (entity, data) in routed)
         {
             entity().Apply(data);
         }
 
-        orders.Finish(operations, changes);
-        carts.Finish(operations, changes);
-        referrals.Finish(operations, changes);
-        await ApplyToBucketsAsync(operations, changes, cancellation);
-        await UpdateArtistsAsync(operations, artists, cancellation);
+        orders.Finish(result, changes);
+        carts.Finish(result, changes);
+        referrals.Finish(result, changes);
+        await ApplyToBucketsAsync(source, result, changes, cancellation);
+        await UpdateArtistsAsync(source, result, artists, cancellation);
+        return result;
     }
 
-    private static async Task ApplyToBucketsAsync(IDocumentOperations operations, List<(DateOnly Day, AnalyticsFigures Figures, int Sign)> changes,
-        CancellationToken cancellation)
+    private static async Task ApplyToBucketsAsync(IDocumentSource source, DocumentChanges result,
+        List<(DateOnly Day, AnalyticsFigures Figures, int Sign)> changes, CancellationToken cancellation)
     {
         if (changes.Count == 0)
         {
@@ -87,7 +88,7 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
         }
 
         var ids = changes.SelectMany(c => new[] { AnalyticsBucket.DayId(c.Day), AnalyticsBucket.MonthId(c.Day) }).Distinct().ToList();
-        var buckets = (await operations.LoadManyAsync<AnalyticsBucket>(cancellation, ids)).ToDictionary(b => b.Id, StringComparer.Ordinal);
+        var buckets = new Dictionary<string, AnalyticsBucket>(await source.LoadManyAsync<AnalyticsBucket>(ids, cancellation), StringComparer.Ordinal);
         AnalyticsBucket Bucket(string id, bool month) =>
             buckets.TryGetValue(id, out var bucket) ? bucket : buckets[id] = new AnalyticsBucket { Id = id, Days = month ? new() : null };
 
@@ -97,23 +98,23 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
             Bucket(AnalyticsBucket.MonthId(day), month: true).Add(day, figures, sign);
         }
 
-        operations.StoreAll(buckets.Values);
+        result.Store(buckets.Values);
     }
 
-    private static async Task UpdateArtistsAsync(IDocumentOperations operations, Dictionary<string, List<ArtistProfileUpdated>> updates,
-        CancellationToken cancellation)
+    private static async Task UpdateArtistsAsync(IDocumentSource source, DocumentChanges result,
+        Dictionary<string, List<ArtistProfileUpdated>> updates, CancellationToken cancellation)
     {
         if (updates.Count == 0)
         {
             return;
         }
 
-        var profiles = (await operations.LoadManyAsync<ArtistProfile>(cancellation, updates.Keys)).ToDictionary(p => p.Id, StringComparer.Ordinal);
+        var profiles = await source.LoadManyAsync<ArtistProfile>(updates.Keys, cancellation);
         foreach (var (org, events) in updates)
         {
             var profile = profiles.GetValueOrDefault(org) ?? new ArtistProfile { Id = org };
             events.ForEach(profile.Apply);
-            operations.Store(profile);
+            result.Store(profile);
         }
     }
 
@@ -135,14 +136,14 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
             return entity;
         }
 
-        public async Task LoadAsync(IDocumentOperations operations, List<(DateOnly, AnalyticsFigures, int)> changes, CancellationToken cancellation)
+        public async Task LoadAsync(IDocumentSource source, List<(DateOnly, AnalyticsFigures, int)> changes, CancellationToken cancellation)
         {
             if (_entities.Count == 0)
             {
                 return;
             }
 
-            var stored = (await operations.LoadManyAsync<TState>(cancellation, _entities.Keys)).ToDictionary(s => s.Id, StringComparer.Ordinal);
+            var stored = await source.LoadManyAsync<TState>(_entities.Keys, cancellation);
             foreach (var id in _entities.Keys)
             {
                 var state = _states[id] = stored.GetValueOrDefault(id) ?? create(id);
@@ -150,14 +151,14 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
             }
         }
 
-        public void Finish(IDocumentOperations operations, List<(DateOnly, AnalyticsFigures, int)> changes)
+        public void Finish(DocumentChanges result, List<(DateOnly, AnalyticsFigures, int)> changes)
         {
             foreach (var state in _states.Values)
             {
                 changes.AddRange(state.Contributions().Select(c => (c.Day, c.Figures, +1)));
             }
 
-            operations.StoreAll(_states.Values);
+            result.Store(_states.Values);
         }
     }
 }

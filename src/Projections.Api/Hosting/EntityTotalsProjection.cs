@@ -1,12 +1,4 @@
-using Marten;
-
 namespace Projections.Hosting;
-
-/// <summary>A projection document keyed by a string id.</summary>
-public interface IEntityState
-{
-    string Id { get; }
-}
 
 /// <summary>
 /// The shape shared by the Metrics API projections: each entity keeps a small state document, and one totals document
@@ -17,7 +9,7 @@ public interface IEntityState
 /// </summary>
 public abstract class EntityTotalsProjection<TState, TTotals>(string name, IEnumerable<Type> eventTypes) : IReadModelBuilder
     where TState : class, IEntityState
-    where TTotals : class
+    where TTotals : class, IEntityState
 {
     public string Name { get; } = name;
 
@@ -39,8 +31,9 @@ public abstract class EntityTotalsProjection<TState, TTotals>(string name, IEnum
     /// <summary>Adds (sign 1) or removes (sign -1) what one entity contributes to the totals.</summary>
     protected abstract void Count(TTotals totals, TState state, int sign);
 
-    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<object> events, CancellationToken cancellation)
+    public async Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<object> events, CancellationToken cancellation)
     {
+        var changes = new DocumentChanges();
         List<(string Entity, object Data)>? relevant = null;
         foreach (var e in events)
         {
@@ -52,12 +45,12 @@ public abstract class EntityTotalsProjection<TState, TTotals>(string name, IEnum
 
         if (relevant is null)
         {
-            return;
+            return changes;
         }
 
         var ids = relevant.Select(r => r.Entity).Distinct(StringComparer.Ordinal).ToList();
-        var stored = (await operations.LoadManyAsync<TState>(cancellation, ids)).ToDictionary(s => s.Id, StringComparer.Ordinal);
-        var totals = await operations.LoadAsync<TTotals>(TotalsId, cancellation) ?? NewTotals();
+        var stored = await source.LoadManyAsync<TState>(ids, cancellation);
+        var totals = (await source.LoadManyAsync<TTotals>([TotalsId], cancellation)).GetValueOrDefault(TotalsId) ?? NewTotals();
 
         var touched = new Dictionary<string, TState>(ids.Count, StringComparer.Ordinal);
         foreach (var (entity, data) in relevant)
@@ -77,8 +70,8 @@ public abstract class EntityTotalsProjection<TState, TTotals>(string name, IEnum
             Count(totals, state, +1);
         }
 
-        operations.StoreAll(touched.Values);
-
-        operations.Store(totals);
+        changes.Store(touched.Values);
+        changes.Store(totals);
+        return changes;
     }
 }

@@ -12,6 +12,8 @@ public static class Health
     public static WebApplicationBuilder AddProjectionsHealth(this WebApplicationBuilder builder)
     {
         builder.Services.Configure<HealthSettings>(builder.Configuration.GetSection(HealthSettings.Section));
+        // One instance, so that its once-a-second result is shared by every probe.
+        builder.Services.AddSingleton<ReadinessCheck>();
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("projections", tags: [Ready], timeout: TimeSpan.FromSeconds(5));
         return builder;
     }
@@ -27,8 +29,10 @@ public static class Health
             {
                 context.Response.ContentType = "text/plain; charset=utf-8";
                 context.Response.Headers.CacheControl = "no-store";
-                var detail = string.Join("; ", report.Entries.Values.Select(e => e.Description));
-                return context.Response.WriteAsync($"{report.Status}: {detail}");
+                // One plain line: "Healthy" or "Unhealthy: projection GalleryAnalytics is retrying after an error".
+                var problems = report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy).Select(e => e.Description ?? "check failed");
+                var detail = string.Join("; ", problems);
+                return context.Response.WriteAsync(detail.Length == 0 ? $"{report.Status}\n" : $"{report.Status}: {detail}\n");
             },
             ResultStatusCodes =
             {

@@ -3,8 +3,8 @@ using Marten;
 namespace Projections.Hosting;
 
 /// <summary>
-/// What a projection does with its events, written against one slot of its documents (see
-/// <see cref="Rebuilds.SlottedProjection"/>, which decides the slot).
+/// What a projection does with its events, against one slot of its documents (see
+/// <see cref="Rebuilds.SlottedProjection"/>, which decides the slot and writes what this computes).
 /// </summary>
 public interface IReadModelBuilder
 {
@@ -17,7 +17,35 @@ public interface IReadModelBuilder
     /// <summary>The document types this projection writes.</summary>
     IReadOnlyList<Type> DocumentTypes { get; }
 
-    /// <summary>Applies events (their data, in sequence order) to the documents of one slot. Called once per batch and
-    /// slot: the documents it loads must not have changes queued in the same batch.</summary>
-    Task ApplyAsync(IDocumentOperations slot, IReadOnlyList<object> events, CancellationToken cancellation);
+    /// <summary>
+    /// Loads the documents the events (their data, in sequence order) touch, applies the events and returns the
+    /// documents to write. Writes nothing itself: a batch that throws leaves nothing behind, so it can be tried again
+    /// without the event that made it throw (see <see cref="EventIsolation"/>).
+    /// </summary>
+    Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<object> events, CancellationToken cancellation);
+}
+
+/// <summary>Where a projection batch loads its documents from: one slot, plus what earlier steps of the batch computed.</summary>
+public interface IDocumentSource
+{
+    /// <summary>The documents of type <typeparamref name="T"/> with these ids; ids with no document are left out. Every
+    /// call returns new objects, which the caller may change.</summary>
+    Task<IReadOnlyDictionary<string, T>> LoadManyAsync<T>(IReadOnlyCollection<string> ids, CancellationToken cancellation)
+        where T : class, IEntityState;
+}
+
+/// <summary>The documents of one slot, as committed (a projection batch's own writes run only when it commits).</summary>
+public sealed class SlotSource(IQuerySession slot) : IDocumentSource
+{
+    public async Task<IReadOnlyDictionary<string, T>> LoadManyAsync<T>(IReadOnlyCollection<string> ids, CancellationToken cancellation)
+        where T : class, IEntityState =>
+        ids.Count == 0
+            ? new Dictionary<string, T>(StringComparer.Ordinal)
+            : (await slot.LoadManyAsync<T>(cancellation, ids)).ToDictionary(d => d.Id, StringComparer.Ordinal);
+}
+
+/// <summary>A projection document keyed by a string id.</summary>
+public interface IEntityState
+{
+    string Id { get; }
 }

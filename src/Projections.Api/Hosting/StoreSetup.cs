@@ -111,11 +111,12 @@ public static class StoreSetup
 
             opts.Events.MapEventType<RebuildRequested>(RebuildRequested.TypeName);
             opts.Events.MapEventType<RebuildTick>(RebuildTick.TypeName);
+            opts.Events.MapEventType<ReplayRequested>(ReplayRequested.TypeName);
 
             var clock = TimeProvider.System;
             var builders = Builders(settings);
             // Blue/green: every projection document lives in one of two slots, stored as Marten tenants of its type.
-            var slotted = builders.SelectMany(b => b.DocumentTypes).ToHashSet();
+            var slotted = builders.SelectMany(b => b.DocumentTypes).Append(typeof(SetAsideEvent)).ToHashSet();
             opts.Policies.ForAllDocuments(mapping =>
             {
                 if (slotted.Contains(mapping.DocumentType))
@@ -141,6 +142,8 @@ public static class StoreSetup
             }
 
             opts.RegisterDocumentType<ProjectionSlots>();
+            opts.RegisterDocumentType<SetAsideEvent>();
+            opts.RegisterDocumentType<Operations.ProjectionFault>();
             return opts;
         }).UseLightweightSessions();
 
@@ -167,6 +170,7 @@ public static class StoreSetup
         builder.Services.AddHostedService<RebuildPump>();
         builder.Services.AddSingleton<EventIngestor>();
         builder.Services.AddSingleton<Operations.ProjectionStatus>();
+        builder.Services.AddHostedService<Operations.ProjectionFaults>();
         return builder;
     }
 }

@@ -132,7 +132,7 @@ public sealed class InventoryView
 }
 
 /// <summary>The inventory metrics for both <c>active_only</c> views. One document, kept by <see cref="InventoryMetricsProjection"/>.</summary>
-public sealed class InventoryMetrics
+public sealed class InventoryMetrics : Projections.Hosting.IEntityState
 {
     public const string DocumentId = "inventory";
 

@@ -10,10 +10,10 @@ namespace Projections.Operations;
 
 public sealed class OperatorInput : NetCoreInput
 {
-    [Description("list (projections with lag), rebuild (one projection, or all) or health")]
+    [Description("list (projections with lag), rebuild (one projection, or all), dead-letters (set-aside events), replay (one set-aside event, or all) or health")]
     public string Action { get; set; } = "list";
 
-    [Description("For rebuild: a projection's name, or all")]
+    [Description("For rebuild: a projection's name, or all; for replay: a set-aside event's id, or all")]
     public string Name { get; set; } = "all";
 
     [Description("Base URL of a running service")]
@@ -36,9 +36,9 @@ public sealed class OperatorCommand : JasperFxAsyncCommand<OperatorInput>
     {
         using var http = new HttpClient { BaseAddress = new Uri(input.UrlFlag), Timeout = TimeSpan.FromSeconds(30) };
         var action = input.Action.ToLowerInvariant();
-        if (action is not ("list" or "rebuild" or "health"))
+        if (action is not ("list" or "rebuild" or "dead-letters" or "replay" or "health"))
         {
-            await Console.Error.WriteLineAsync($"Unknown action '{input.Action}': use list, rebuild <name>|all, or health.");
+            await Console.Error.WriteLineAsync($"Unknown action '{input.Action}': use list, rebuild <name>|all, dead-letters, replay <id>|all, or health.");
             return false;
         }
 
@@ -53,6 +53,8 @@ public sealed class OperatorCommand : JasperFxAsyncCommand<OperatorInput>
             {
                 "list" => await ListAsync(http),
                 "rebuild" => await RebuildAsync(http, input.Name),
+                "dead-letters" => await DeadLettersAsync(http),
+                "replay" => await ReplayAsync(http, input.Name),
                 _ => await HealthAsync(http),
             };
         }
@@ -86,7 +88,70 @@ public sealed class OperatorCommand : JasperFxAsyncCommand<OperatorInput>
                 $"{p.Name,-18} {p.Version,7} {p.Status,-10} {p.Sequence,10} {p.LagEvents,10} {p.LagSeconds,8:0.###}  {p.LastError}"));
         }
 
-        return report.Projections.All(p => p.Status != "failed");
+        return report.Projections.All(p => p.Status is not ("failed" or ProjectionStatus.Retrying));
+    }
+
+    private static async Task<bool> DeadLettersAsync(HttpClient http)
+    {
+        if (await GetAsync<DeadLetterList>(http, "/api/admin/projections/dead-letters") is not { } list)
+        {
+            return false;
+        }
+
+        Console.WriteLine(list.DeadLetterEvents.Count == 0 ? "No events are set aside." : $"{list.DeadLetterEvents.Count} event(s) set aside:");
+        foreach (var e in list.DeadLetterEvents)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{e.Id}  {e.Projection,-18} sequence {e.Sequence,-10} {e.Type,-30} {e.SetAsideAt:yyyy-MM-ddTHH:mm:ssZ}  attempts {e.Attempts}  {e.Reason}"));
+        }
+
+        return true;
+    }
+
+    /// <summary>Asks for the replay, waits until every projection has processed the request, and says what is still set aside.</summary>
+    private static async Task<bool> ReplayAsync(HttpClient http, string id)
+    {
+        var url = id.Equals("all", StringComparison.OrdinalIgnoreCase)
+            ? "/api/admin/projections/dead-letters/replay"
+            : $"/api/admin/projections/dead-letters/{Uri.EscapeDataString(id)}/replay";
+        using var response = await http.PostAsync(url, null);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            await Console.Error.WriteLineAsync($"replay {id}: {(int)response.StatusCode} {Detail(body)}");
+            return false;
+        }
+
+        var accepted = JsonSerializer.Deserialize<ReplayAccepted>(body, Json)!;
+        Console.WriteLine($"Replaying {accepted.Events} event(s)...");
+        while (accepted.Events > 0)
+        {
+            if (await GetAsync<ProjectionsReport>(http, "/api/admin/projections") is not { } report)
+            {
+                return false;
+            }
+
+            if (report.Projections.All(p => p.Sequence >= accepted.Sequence))
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+
+        if (await GetAsync<DeadLetterList>(http, "/api/admin/projections/dead-letters") is not { } left)
+        {
+            return false;
+        }
+
+        var still = left.DeadLetterEvents.Where(e => id.Equals("all", StringComparison.OrdinalIgnoreCase) || e.Id.ToString() == id).ToList();
+        Console.WriteLine($"Applied {accepted.Events - still.Count}; still set aside {still.Count}.");
+        foreach (var e in still)
+        {
+            Console.WriteLine($"{e.Id}  {e.Projection}  {e.Reason}");
+        }
+
+        return still.Count == 0;
     }
 
     private static async Task<bool> RebuildAsync(HttpClient http, string name)

@@ -6,10 +6,12 @@ using Projections.Rebuilds;
 
 namespace Projections.Operations;
 
-/// <summary>One projection as an operator sees it.</summary>
-public sealed record ProjectionInfo(string Name, int Version, string Status, long Sequence, long LagEvents, double LagSeconds, string? LastError);
+/// <summary>One projection as an operator sees it. <c>DeadLetterEvents</c>: the events it has set aside.</summary>
+public sealed record ProjectionInfo(string Name, int Version, string Status, long Sequence, long LagEvents, double LagSeconds, string? LastError,
+    long DeadLetterEvents);
 
-/// <summary>The event store's high-water mark, every projection's progress and lag, and the events skipped as dead letters.</summary>
+/// <summary>The event store's high-water mark, every projection's progress and lag, and the events set aside as dead letters
+/// (by the projections, and any Marten's daemon skipped because it could not read them).</summary>
 public sealed record ProjectionsReport(long HighWaterMark, long DeadLetterEvents, IReadOnlyList<ProjectionInfo> Projections)
 {
     /// <summary>The last event appended (beyond the high-water mark while the daemon has not seen it yet).</summary>
@@ -32,6 +34,8 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
         var connection = (NpgsqlConnection)session.Connection!;
 
         var slots = (await session.LoadManyAsync<ProjectionSlots>(cancellation, StoreSetup.Projections.Select(p => p.Name))).ToDictionary(s => s.Id);
+        var faults = (await session.LoadManyAsync<ProjectionFault>(cancellation, StoreSetup.Projections.Select(p => p.Shard))).ToDictionary(f => f.Id);
+        var now = clock.GetUtcNow();
         var projections = new List<ProjectionInfo>();
         foreach (var (name, shardName) in StoreSetup.Projections)
         {
@@ -40,19 +44,41 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
             var lag = Math.Max(0, highWaterMark - sequence);
             var lagSeconds = lag == 0 ? 0 : await SecondsSinceEventAfterAsync(connection, sequence, cancellation);
             var slot = slots.GetValueOrDefault(name);
-            var status = StatusOf(shard) is "running" && slot?.Rebuild is not null ? "rebuilding" : StatusOf(shard);
-            projections.Add(new ProjectionInfo(name, slot?.Version ?? 1, status, sequence, lag, lagSeconds,
-                shard?.Failure?.Message ?? shard?.PauseReason ?? LastRebuildError(slot)));
+            var fault = faults.GetValueOrDefault(shardName) is { } f && f.IsCurrent(sequence, now) ? f : null;
+            var (setAside, latest) = await SetAsideAsync(name, slot?.Active ?? ProjectionSlots.Blue, cancellation);
+            var status = fault is not null ? Retrying : StatusOf(shard) is "running" && slot?.Rebuild is not null ? "rebuilding" : StatusOf(shard);
+            var lastError = fault is not null
+                ? $"Retrying since {fault.FirstFailedAt:yyyy-MM-ddTHH:mm:ssZ} ({fault.Attempts} attempts) after: {fault.Error}"
+                : shard?.Failure?.Message ?? shard?.PauseReason ?? LastRebuildError(slot) ?? SetAsideError(setAside, latest);
+            projections.Add(new ProjectionInfo(name, slot?.Version ?? 1, status, sequence, lag, lagSeconds, lastError, setAside));
         }
 
         await using var last = new NpgsqlCommand($"select coalesce(max(seq_id), 0) from {StoreSetup.SchemaName}.mt_events", connection);
         var lastEvent = Convert.ToInt64(await last.ExecuteScalarAsync(cancellation));
-        return new ProjectionsReport(highWaterMark, await DeadLettersAsync(connection, cancellation), projections)
+        return new ProjectionsReport(highWaterMark, projections.Sum(p => p.DeadLetterEvents) + await MartenDeadLettersAsync(connection, cancellation),
+            projections)
         {
             LastEvent = lastEvent,
             HighWaterLagSeconds = lastEvent > highWaterMark ? await SecondsSinceEventAfterAsync(connection, highWaterMark, cancellation) : 0,
         };
     }
+
+    /// <summary>The status of a projection whose daemon retries a failed batch (see <see cref="ProjectionFaults"/>).</summary>
+    public const string Retrying = "retrying";
+
+    /// <summary>How many events the projection's active slot has set aside, and the latest.</summary>
+    private async Task<(long Count, SetAsideEvent? Latest)> SetAsideAsync(string projection, string slot, CancellationToken cancellation)
+    {
+        await using var session = store.QuerySession(slot);
+        var count = await session.Query<SetAsideEvent>().Where(s => s.Projection == projection).CountAsync(cancellation);
+        var latest = count == 0 ? null : await session.Query<SetAsideEvent>().Where(s => s.Projection == projection)
+            .OrderByDescending(s => s.Sequence).FirstOrDefaultAsync(cancellation);
+        return (count, latest);
+    }
+
+    private static string? SetAsideError(long count, SetAsideEvent? latest) => latest is null
+        ? null
+        : $"{count} event(s) set aside; the latest, {latest.Type} {latest.EventId} at sequence {latest.Sequence}: {latest.Reason}";
 
     /// <summary>Why the last rebuild failed, while no later one has completed.</summary>
     private static string? LastRebuildError(ProjectionSlots? slots) =>
@@ -78,7 +104,8 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
             : 0;
     }
 
-    private static async Task<long> DeadLettersAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    /// <summary>Events Marten's daemon skipped itself (stored data it could not deserialize), kept in its own table.</summary>
+    private static async Task<long> MartenDeadLettersAsync(NpgsqlConnection connection, CancellationToken cancellation)
     {
         await using var command = new NpgsqlCommand(
             $"select case when to_regclass('{StoreSetup.SchemaName}.mt_doc_deadletterevent') is null then 0 " +

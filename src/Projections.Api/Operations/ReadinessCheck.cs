@@ -16,51 +16,73 @@ public sealed class HealthSettings
 }
 
 /// <summary>
-/// Ready when the database answers, no projection has failed or fallen more than <see cref="HealthSettings.MaxLagEvents"/>
-/// behind, and no event has waited longer than <see cref="HealthSettings.StalledAfter"/> for the high-water mark or a
-/// projection to reach it (which also catches a daemon that is not running anywhere).
+/// Ready when the database answers, no projection has failed, is retrying a failed batch or has fallen more than
+/// <see cref="HealthSettings.MaxLagEvents"/> behind, and no event has waited longer than
+/// <see cref="HealthSettings.StalledAfter"/> for the high-water mark or a projection to reach it (which also catches a
+/// daemon that is not running anywhere). The probe is anonymous, so its answer names what is wrong but carries no
+/// figure, sequence or error text (the admin status route has those); and the checks run at most once a second
+/// however often it is asked, all callers of that second sharing one run, so a storm of probes costs the database nothing.
 /// </summary>
-public sealed class ReadinessCheck(ProjectionStatus status, IOptions<HealthSettings> settings) : IHealthCheck
+public sealed class ReadinessCheck(ProjectionStatus status, IOptions<HealthSettings> settings, TimeProvider clock, ILogger<ReadinessCheck> logger)
+    : IHealthCheck
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _gate = new();
+    private Task<HealthCheckResult>? _latest;
+    private DateTimeOffset _latestStarted = DateTimeOffset.MinValue;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var now = clock.GetUtcNow();
+            if (_latest is null || (_latest.IsCompleted && now - _latestStarted >= CheckInterval))
+            {
+                (_latest, _latestStarted) = (CheckAsync(), now);
+            }
+
+            return _latest.WaitAsync(cancellationToken);
+        }
+    }
+
+    private async Task<HealthCheckResult> CheckAsync()
     {
         ProjectionsReport report;
         try
         {
-            report = await status.ReadAsync(cancellationToken);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            report = await status.ReadAsync(timeout.Token);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
-            return HealthCheckResult.Unhealthy("The database is not reachable.", e);
+            logger.LogWarning(e, "Readiness: the database is not reachable");
+            return HealthCheckResult.Unhealthy("the database is not reachable");
         }
 
         var limits = settings.Value;
         var stalled = limits.StalledAfter.TotalSeconds;
         if (report.HighWaterLagSeconds > stalled)
         {
-            return HealthCheckResult.Unhealthy($"The high-water mark ({report.HighWaterMark}) is behind the last event ({report.LastEvent}) " +
-                                               $"by {report.HighWaterLagSeconds:F0} s: is the async daemon running?");
+            return HealthCheckResult.Unhealthy("events are waiting for the high-water mark: is the async daemon running?");
         }
 
         foreach (var projection in report.Projections)
         {
-            if (projection.Status == "failed")
+            var problem = projection switch
             {
-                return HealthCheckResult.Unhealthy($"Projection {projection.Name} has failed: {projection.LastError}");
-            }
-
-            if (projection.LagEvents > limits.MaxLagEvents)
+                { Status: "failed" } => "has failed",
+                { Status: ProjectionStatus.Retrying } => "is retrying after an error",
+                _ when projection.LagEvents > limits.MaxLagEvents => "is too far behind",
+                _ when projection.LagSeconds > stalled => "is not keeping up",
+                _ => null,
+            };
+            if (problem is not null)
             {
-                return HealthCheckResult.Unhealthy($"Projection {projection.Name} is {projection.LagEvents} events behind (more than {limits.MaxLagEvents}).");
-            }
-
-            if (projection.LagSeconds > stalled)
-            {
-                return HealthCheckResult.Unhealthy($"Projection {projection.Name} is {projection.LagEvents} events and {projection.LagSeconds:F0} s behind.");
+                return HealthCheckResult.Unhealthy($"projection {projection.Name} {problem}");
             }
         }
 
-        return HealthCheckResult.Healthy($"High-water mark {report.HighWaterMark}; every projection within {limits.MaxLagEvents} events " +
-                                         $"and {stalled:F0} s of it.");
+        return HealthCheckResult.Healthy("every projection is keeping up");
     }
 }

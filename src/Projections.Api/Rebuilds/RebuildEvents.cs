@@ -22,3 +22,15 @@ public sealed record RebuildTick(string Projection)
 
     public static string StreamKey(string projection) => "rebuild-ticks:" + projection;
 }
+
+/// <summary>
+/// An operator asked <see cref="Projection"/> to apply events it had set aside again (after a fix): the given ones, or
+/// every one when <see cref="EventIds"/> is null. An event like <see cref="RebuildRequested"/>, so the projection
+/// replays them in order with everything else it processes. Internal.
+/// </summary>
+public sealed record ReplayRequested(string ReplayId, string Projection, IReadOnlyList<Guid>? EventIds, DateTimeOffset RequestedAt)
+{
+    public const string TypeName = "ops.replay_requested";
+
+    public static string StreamKey(string projection) => "replay:" + projection;
+}

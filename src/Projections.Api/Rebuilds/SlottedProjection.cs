@@ -14,7 +14,8 @@ namespace Projections.Rebuilds;
 /// <see cref="ProjectionSlots"/>). Every batch applies its events to the active slot. While a rebuild runs, the same
 /// batch also replays the next chunk of history (at most the chunk size of events older than the batch) into
 /// the other slot; once nothing older is left, it applies the batch's own events there too and makes that slot the active
-/// one, atomically with the batch.
+/// one, atomically with the batch. An event that cannot be applied is set aside (<see cref="SetAsideEvent"/>), live and
+/// in a rebuild alike, and the rest of the batch is applied without it (<see cref="EventIsolation"/>).
 /// </summary>
 public sealed class SlottedProjection : ProjectionBase, IProjection
 {
@@ -38,21 +39,22 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
 
         IncludeType<RebuildRequested>();
         IncludeType<RebuildTick>();
+        IncludeType<ReplayRequested>();
     }
 
     public IReadModelBuilder Builder => _builder;
 
+    /// <summary>An event to apply: where it is in the store, and its data (null when the stored data cannot be read).</summary>
+    private sealed record Sourced(long Sequence, Guid Id, string Type, object? Data, Exception? ReadError = null);
+
+    private static bool IsOperation(object data) => data is RebuildRequested or RebuildTick or ReplayRequested;
+
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         var slots = await operations.LoadAsync<ProjectionSlots>(Name, cancellation);
-        var own = events.Any(e => e.Data is RebuildRequested or RebuildTick)
-            ? events.Where(e => e.Data is not (RebuildRequested or RebuildTick)).ToList()
-            : events;
-
-        if (own.Count > 0)
-        {
-            await _builder.ApplyAsync(operations.ForTenant(slots?.Active ?? ProjectionSlots.Blue), own.Select(e => e.Data).ToList(), cancellation);
-        }
+        var own = events.Where(e => !IsOperation(e.Data)).Select(e => new Sourced(e.Sequence, e.Id, e.EventTypeName, e.Data)).ToList();
+        var replays = events.Select(e => e.Data).OfType<ReplayRequested>().Where(r => r.Projection == Name).ToList();
+        await ApplyToSlotAsync(operations, slots?.Active ?? ProjectionSlots.Blue, own, replays, cancellation);
 
         var requests = events.Where(e => e.Data is RebuildRequested r && r.Projection == Name).ToList();
         if (requests.Count == 0 && slots?.Rebuild is null)
@@ -83,6 +85,73 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         operations.Store(slots);
     }
 
+    /// <summary>
+    /// Applies events to one slot, setting aside those that throw; with replay requests, the set-aside events they name
+    /// are read again from the store and applied after the others. One preparation per slot and batch: documents loaded
+    /// twice in a batch would miss the changes queued in between.
+    /// </summary>
+    private async Task ApplyToSlotAsync(IDocumentOperations operations, string slot, List<Sourced> events, IReadOnlyList<ReplayRequested> replays,
+        CancellationToken cancellation)
+    {
+        var session = operations.ForTenant(slot);
+        var replayed = replays.Count == 0 ? [] : await SetAsideToReplayAsync(session, replays, cancellation);
+        if (replayed.Count > 0)
+        {
+            events = [.. events, .. await ReadEventsAsync(operations, replayed.Select(r => r.Sequence).ToArray(), cancellation)];
+        }
+
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        var readable = events.Where(e => e.Data is not null).ToList();
+        var (changes, unapplied) = await EventIsolation.PrepareAsync(_builder, new SlotSource(session),
+            operations.DocumentStore.Options.Serializer(), readable.Select(e => e.Data!).ToList(), cancellation);
+        changes.QueueInto(session);
+
+        var failures = new Dictionary<Guid, Exception>();
+        foreach (var (index, error) in unapplied)
+        {
+            failures[readable[index].Id] = error;
+        }
+
+        foreach (var unreadable in events.Where(e => e.ReadError is not null))
+        {
+            failures[unreadable.Id] = unreadable.ReadError!;
+        }
+
+        var previous = replayed.ToDictionary(r => r.EventId);
+        foreach (var e in events)
+        {
+            if (failures.TryGetValue(e.Id, out var error))
+            {
+                session.Store(new SetAsideEvent
+                {
+                    Id = SetAsideEvent.Key(Name, e.Id), Projection = Name, EventId = e.Id, Sequence = e.Sequence, Type = e.Type,
+                    Reason = SetAsideEvent.Describe(error), SetAsideAt = _clock.GetUtcNow(),
+                    Attempts = (previous.GetValueOrDefault(e.Id)?.Attempts ?? 0) + 1,
+                });
+            }
+            else if (previous.ContainsKey(e.Id))
+            {
+                session.Delete<SetAsideEvent>(SetAsideEvent.Key(Name, e.Id));
+            }
+        }
+    }
+
+    private async Task<List<SetAsideEvent>> SetAsideToReplayAsync(IQuerySession slot, IReadOnlyList<ReplayRequested> replays, CancellationToken cancellation)
+    {
+        var all = await slot.Query<SetAsideEvent>().Where(s => s.Projection == Name).OrderBy(s => s.Sequence).ToListAsync(cancellation);
+        if (replays.Any(r => r.EventIds is null))
+        {
+            return [.. all];
+        }
+
+        var wanted = replays.SelectMany(r => r.EventIds!).ToHashSet();
+        return [.. all.Where(s => wanted.Contains(s.EventId))];
+    }
+
     private void Start(ProjectionSlots slots, IEvent request)
     {
         var data = (RebuildRequested)request.Data;
@@ -106,7 +175,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     }
 
     private async Task ContinueAsync(IDocumentOperations operations, ProjectionSlots slots, RebuildRun run, IReadOnlyList<IEvent> events,
-        IReadOnlyList<IEvent> own, CancellationToken cancellation)
+        List<Sourced> own, CancellationToken cancellation)
     {
         run.Total = Math.Max(run.Total, events[^1].Sequence);
         var target = operations.ForTenant(run.Target);
@@ -118,6 +187,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
                 ClearMethod.MakeGenericMethod(type).Invoke(null, [target]);
             }
 
+            target.HardDeleteWhere<SetAsideEvent>(s => s.Projection == Name);
             run.Cleared = true;
             return;
         }
@@ -127,13 +197,13 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         var caughtUp = chunk.Count < _chunkSize;
         if (caughtUp && own.Count > 0)
         {
-            chunk.AddRange(own.Select(e => e.Data));
+            chunk.AddRange(own);
             last = own[^1].Sequence;
         }
 
         if (chunk.Count > 0)
         {
-            await _builder.ApplyAsync(target, chunk, cancellation);
+            await ApplyToSlotAsync(operations, run.Target, chunk, [], cancellation);
             run.Processed = last;
         }
 
@@ -143,36 +213,58 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         }
     }
 
+    private const string EventColumns = "seq_id, id, type, data";
+
     /// <summary>
-    /// The data of at most the chunk size of this projection's events after <paramref name="after"/> and before
+    /// At most the chunk size of this projection's events after <paramref name="after"/> and before
     /// <paramref name="before"/>, in sequence order, with the last one's sequence. Read with plain SQL and Marten's own
     /// serializer: history needs only the events' data, and skipping Marten's event envelopes makes the replay several
     /// times faster. Older events are committed and never change, so a connection of its own reads them.
     /// </summary>
-    private async Task<(List<object> Data, long Last)> ReadHistoryAsync(IDocumentOperations operations, long after, long before,
+    private async Task<(List<Sourced> Events, long Last)> ReadHistoryAsync(IDocumentOperations operations, long after, long before,
         CancellationToken cancellation)
     {
-        var options = operations.DocumentStore.Options;
-        var serializer = options.Serializer();
+        var events = await QueryEventsAsync(operations,
+            $"select {EventColumns} from {operations.DocumentStore.Options.Events.DatabaseSchemaName}.mt_events " +
+            "where seq_id > $1 and seq_id < $2 and type = any($3) and is_archived = false order by seq_id limit $4",
+            [after, before, _typeNames, _chunkSize], cancellation);
+        return (events, events.Count > 0 ? events[^1].Sequence : after);
+    }
+
+    /// <summary>The events with these sequence numbers (set-aside events to replay), in sequence order.</summary>
+    private Task<List<Sourced>> ReadEventsAsync(IDocumentOperations operations, long[] sequences, CancellationToken cancellation) =>
+        QueryEventsAsync(operations,
+            $"select {EventColumns} from {operations.DocumentStore.Options.Events.DatabaseSchemaName}.mt_events where seq_id = any($1) order by seq_id",
+            [sequences], cancellation);
+
+    private async Task<List<Sourced>> QueryEventsAsync(IDocumentOperations operations, string sql, object[] parameters, CancellationToken cancellation)
+    {
+        var serializer = operations.DocumentStore.Options.Serializer();
         await using var connection = operations.Database.CreateConnection();
         await connection.OpenAsync(cancellation);
-        await using var command = new NpgsqlCommand(
-            $"select seq_id, type, data from {options.Events.DatabaseSchemaName}.mt_events " +
-            "where seq_id > $1 and seq_id < $2 and type = any($3) and is_archived = false order by seq_id limit $4", connection)
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
         {
-            Parameters = { new() { Value = after }, new() { Value = before }, new() { Value = _typeNames }, new() { Value = _chunkSize } },
-        };
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
 
-        var data = new List<object>(Math.Min(_chunkSize, 4096));
-        var last = after;
+        var events = new List<Sourced>();
         await using var reader = await command.ExecuteReaderAsync(cancellation);
         while (await reader.ReadAsync(cancellation))
         {
-            last = reader.GetInt64(0);
-            data.Add(serializer.FromJson(_typesByName[reader.GetString(1)], reader, 2));
+            var (sequence, id, type) = (reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2));
+            try
+            {
+                events.Add(new Sourced(sequence, id, type, serializer.FromJson(_typesByName[type], reader, 3)));
+            }
+            catch (Exception e) when (EventIsolation.IsEventFailure(e, cancellation))
+            {
+                // Stored data this version cannot read: set aside like an event that throws, never a stuck rebuild.
+                events.Add(new Sourced(sequence, id, type, null, e));
+            }
         }
 
-        return (data, last);
+        return events;
     }
 
     private static readonly System.Reflection.MethodInfo ClearMethod =

@@ -44,7 +44,7 @@ public sealed class RoleCounts
 }
 
 /// <summary>The user counts of the Metrics API, by role. One document, kept by <see cref="UserMetricsProjection"/>.</summary>
-public sealed class UserMetrics
+public sealed class UserMetrics : Projections.Hosting.IEntityState
 {
     public const string DocumentId = "users";
 
