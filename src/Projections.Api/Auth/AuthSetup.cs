@@ -13,6 +13,9 @@ public static class AuthSetup
     public const string InventoryMetrics = "inventory-metrics";
     public const string PublishEvents = "publish-events";
 
+    /// <summary>The Prometheus scrape: admins, and service tokens (what a scraper is given).</summary>
+    public const string ReadTelemetry = "read-telemetry";
+
     public static WebApplicationBuilder AddProjectionsAuth(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
@@ -75,6 +78,8 @@ public static class AuthSetup
             .AddPolicy(InventoryMetrics, p => p.RequireAssertion(c =>
                 Caller.From(c.User, options) is var caller && (caller.Is(Caller.Admin) || caller.IsStaffWith(Caller.ManageInventory))))
             .AddPolicy(PublishEvents, p => p.RequireAssertion(c =>
+                Caller.From(c.User, options) is var caller && (caller.Is(Caller.Service) || caller.Is(Caller.Admin))))
+            .AddPolicy(ReadTelemetry, p => p.RequireAssertion(c =>
                 Caller.From(c.User, options) is var caller && (caller.Is(Caller.Service) || caller.Is(Caller.Admin))));
         return builder;
     }

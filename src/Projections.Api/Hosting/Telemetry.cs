@@ -12,7 +12,8 @@ public sealed class TelemetrySettings
 {
     public const string Section = "Telemetry";
 
-    /// <summary>Serve metrics in the Prometheus text format at <see cref="PrometheusPath"/> (anonymous, like the probes).</summary>
+    /// <summary>Serve metrics in the Prometheus text format at <see cref="PrometheusPath"/>, to a bearer token with role
+    /// <c>admin</c> or <c>service</c> (a scrape config carries it).</summary>
     public bool Prometheus { get; set; } = true;
 
     public string PrometheusPath { get; set; } = "/prometheus";
@@ -74,7 +75,8 @@ public static class Telemetry
         var settings = app.Configuration.GetSection(TelemetrySettings.Section).Get<TelemetrySettings>() ?? new TelemetrySettings();
         if (settings.Prometheus)
         {
-            app.MapPrometheusScrapingEndpoint(settings.PrometheusPath).AllowAnonymous();
+            // Counts, routes and lag are figures: nothing anonymous shows them.
+            app.MapPrometheusScrapingEndpoint(settings.PrometheusPath).RequireAuthorization(Auth.AuthSetup.ReadTelemetry);
         }
 
         return app;

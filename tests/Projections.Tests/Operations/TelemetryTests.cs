@@ -6,7 +6,7 @@ using Projections.Tests.Infrastructure;
 
 namespace Projections.Tests.Operations;
 
-/// <summary>The Prometheus scrape endpoint: anonymous, text format, and exact ingest counts, progress and read latencies.</summary>
+/// <summary>The Prometheus scrape endpoint: admin or service tokens only, text format, and exact ingest counts, progress and read latencies.</summary>
 public sealed partial class TelemetryTests(AppFixture app) : AppTest(app)
 {
     [Fact]
@@ -54,10 +54,35 @@ public sealed partial class TelemetryTests(AppFixture app) : AppTest(app)
         var result = await host.Scenario(s =>
         {
             s.Get.Url("/prometheus");
+            s.WithBearerToken(TestTokens.Service);
             s.StatusCodeShouldBe(200);
         });
         Assert.StartsWith("text/plain", result.Context.Response.ContentType);
         return await result.ReadAsTextAsync();
+    }
+
+    [Theory]
+    [InlineData(null, 401)]
+    [InlineData("staff", 403)]
+    [InlineData("customer", 403)]
+    [InlineData("admin", 200)]
+    [InlineData("service", 200)]
+    public async Task Only_admin_and_service_tokens_may_scrape(string? role, int status)
+    {
+        var result = await App.Host.Scenario(s =>
+        {
+            s.Get.Url("/prometheus");
+            if (role is not null)
+            {
+                s.WithBearerToken(TestTokens.For(role, "view_customers", "manage_inventory"));
+            }
+
+            s.StatusCodeShouldBe(status);
+        });
+        if (status != 200)
+        {
+            Assert.DoesNotContain("projections_", await result.ReadAsTextAsync());
+        }
     }
 
     /// <summary>The sum of a metric's samples, over those whose labels contain <paramref name="label"/> (0 when none).</summary>
