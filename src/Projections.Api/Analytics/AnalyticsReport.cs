@@ -169,10 +169,19 @@ public sealed class AnalyticsReport(AnalyticsRange range, AnalyticsFigures total
         return csv.ToString();
     }
 
-    /// <summary>RFC 4180: quote a cell holding a comma, quote or line break, doubling its quotes.</summary>
+    /// <summary>
+    /// RFC 4180: quote a cell holding a comma, quote or line break, doubling its quotes. A text cell starting with
+    /// <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, a tab or a carriage return would be a formula to a spreadsheet (OWASP "CSV
+    /// injection"): it gets a leading apostrophe, so it reads as the text it is. Numbers are written as numbers.
+    /// </summary>
     private static string Cell(object value)
     {
         var text = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
-        return text.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + text.Replace("\"", "\"\"") + "\"" : text;
+        if (value is string && text.Length > 0 && text[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            text = "'" + text;
+        }
+
+        return text.AsSpan().IndexOfAny(",\"\r\n\t") >= 0 ? "\"" + text.Replace("\"", "\"\"") + "\"" : text;
     }
 }

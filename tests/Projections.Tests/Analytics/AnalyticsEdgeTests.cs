@@ -482,6 +482,33 @@ public sealed class AnalyticsEdgeTests(AppFixture app) : AppTest(app)
     }
 
     [Fact]
+    public async Task Artist_names_that_a_spreadsheet_would_run_as_formulas_are_written_as_text()
+    {
+        // OWASP "CSV injection": a cell starting with =, +, -, @ (or a tab or carriage return, which the limits already
+        // refuse) is a formula to Excel or LibreOffice; the export quotes it with a leading apostrophe.
+        var t = At("2024-03-10T10:00:00Z");
+        var names = new[] { "=HYPERLINK(\"https://evil.example\",\"Click\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "Plain = fine" };
+        var envelopes = names.Select((name, i) => ProfileUpdated($"org_{i}", name, t))
+            .Concat(names.Select((_, i) => OrderPlaced($"o{i}", t, ($"org_{i}", 1, 100m - i)))).ToList();
+        var receipt = await App.PublishAsync(envelopes);
+
+        var (body, _, _) = await GetCsvAsync(App, Range("2024-03-10", "2024-03-10"), receipt.LastSequence, viaAccept: false);
+
+        var artists = body.Split('\n').SkipWhile(l => l != "Artist,Orders,Revenue,Payout,Items Sold").Skip(1).Take(names.Length).ToList();
+        Assert.Equal(
+        [
+            "\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"Click\"\")\",1,100.00,88.00,1",
+            "'+1+cmd|' /C calc'!A0,1,99.00,87.12,1",
+            "'-2+3,1,98.00,86.24,1",
+            "'@SUM(A1:A9),1,97.00,85.36,1",
+            "Plain = fine,1,96.00,84.48,1",
+        ], artists);
+        // The JSON answer carries the names as they are: it is data, not a spreadsheet.
+        var json = await Analytics(Range("2024-03-10", "2024-03-10"), receipt.LastSequence);
+        Assert.Equal(names, json.GetProperty("topArtists").EnumerateArray().Select(a => a.GetProperty("artistName").GetString()));
+    }
+
+    [Fact]
     public async Task The_csv_report_of_an_empty_range_has_every_section()
     {
         var (body, _, disposition) = await GetCsvAsync(App, Range("2024-03-10", "2024-03-11"), 0, viaAccept: false);
