@@ -12,8 +12,15 @@ namespace Projections.Ingest;
 /// <summary>
 /// Appends a validated batch to the event store in one transaction, each envelope at most once. The envelope id is the
 /// stored event's id and the database keeps event ids unique, so a duplicate is refused however it arrives (same batch,
-/// later batch, concurrent request, another instance); a batch that loses such a race is retried without the ids that
-/// won. Nothing of a failed attempt is committed.
+/// later batch, concurrent request, another instance). Nothing of a failed attempt is committed.
+/// <para>
+/// Appends take turns, cluster-wide, on a transaction-level advisory lock taken before anything else: the look-up of
+/// stored ids and the append then see every batch committed before, so a duplicate delivered by two publishers at once
+/// is found as stored by the second instead of colliding with the first. A collision used to roll the loser back after
+/// it had drawn sequence numbers, and the daemon waits for such a gap to go stale (3 s) before it moves on: every racing
+/// duplicate stalled publish-to-visible by 3 s. Taking turns also commits sequence numbers in order, so the high-water
+/// mark never waits for an append still in flight. One batch appends in milliseconds, so turns cost little.
+/// </para>
 /// <para>
 /// The batch is written with one set-based statement rather than Marten's per-stream append function: it bumps every
 /// touched stream's version with one upsert of <c>mt_streams</c> (row locks taken in stream id order, so concurrent
@@ -26,6 +33,11 @@ namespace Projections.Ingest;
 public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metrics, ILogger<EventIngestor> logger)
 {
     private const int MaxAttempts = 8;
+
+    /// <summary>The advisory lock appends take turns on ("projections ingest"), distinct from Marten's own lock ids.</summary>
+    public const long AppendLock = 0x70726f6a5f696e67;
+
+    private static readonly string TakeTurnSql = $"select pg_advisory_xact_lock({AppendLock})";
     private static readonly string StoredIdsSql = $"select id from {StoreSetup.SchemaName}.mt_events where id = any($1)";
     private static readonly string LastSequenceSql = $"select coalesce(max(seq_id), 0) from {StoreSetup.SchemaName}.mt_events";
 
@@ -77,6 +89,11 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
             await using var connection = database.CreateConnection();
             await connection.OpenAsync(cancellation);
             await using var transaction = await connection.BeginTransactionAsync(cancellation);
+            await using (var turn = new NpgsqlCommand(TakeTurnSql, connection, transaction))
+            {
+                await turn.ExecuteNonQueryAsync(cancellation);
+            }
+
             var seen = new HashSet<Guid>();
             await using (var command = new NpgsqlCommand(StoredIdsSql, connection, transaction) { Parameters = { new() { Value = ids } } })
             await using (var reader = await command.ExecuteReaderAsync(cancellation))
@@ -105,8 +122,8 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
             }
             catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected)
             {
-                // Another request stored some of these ids first (or, never expected, the same streams in another
-                // order): nothing of ours was committed; look again after a short, jittered pause.
+                // Not expected while appends take turns (only something appending without the lock could do it):
+                // nothing of ours was committed; look again after a short, jittered pause.
                 if (attempt == MaxAttempts)
                 {
                     throw new IngestContentionException(e);
