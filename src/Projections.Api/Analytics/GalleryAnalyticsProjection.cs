@@ -8,11 +8,13 @@ namespace Projections.Analytics;
 
 /// <summary>
 /// Keeps the Admin Analytics read models: a bucket of additive figures per UTC day and per month, plus artist names.
-/// Orders, carts and a visitor's referrals to one artist each keep a state document; for every daemon batch the touched
-/// states are loaded at once, their old contributions are taken out of the buckets of the days they belong to, their
-/// events applied, and their new contributions put back. So a late status change updates the order's placement day, a
-/// late cart item the cart's creation day, and a late click attributes a sale to the click's day, whatever the arrival
-/// order; and a rebuild reproduces the same documents.
+/// Orders and carts each keep a state document, and a visitor's referrals to one artist are kept by day
+/// (<see cref="ReferralAttribution"/>); for every daemon batch the touched documents are loaded at once, their old
+/// contributions are taken out of the buckets of the days they belong to, their events applied, and their new
+/// contributions put back. So a late status change updates the order's placement day, a late cart item the cart's
+/// creation day, and a late click attributes a sale to the click's day, whatever the arrival order; and a rebuild
+/// reproduces the same documents. A referral click or store sale counts once per referral id or store order: only the
+/// first event of its stream is applied, however often it is published under new envelope ids.
 /// </summary>
 public sealed class GalleryAnalyticsProjection : IReadModelBuilder
 {
@@ -28,20 +30,20 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
     ];
 
     public IReadOnlyList<Type> DocumentTypes { get; } =
-        [typeof(OrderState), typeof(CartState), typeof(VisitorReferrals), typeof(ArtistProfile), typeof(AnalyticsBucket)];
+        [typeof(OrderState), typeof(CartState), typeof(ReferralDay), typeof(ReferralCalendar), typeof(ArtistProfile), typeof(AnalyticsBucket)];
 
-    public async Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<object> events, CancellationToken cancellation)
+    public async Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<ProjectedEvent> events, CancellationToken cancellation)
     {
         var result = new DocumentChanges();
         var orders = new Touched<OrderState>(id => new OrderState { Id = id });
         var carts = new Touched<CartState>(id => new CartState { Id = id });
-        var referrals = new Touched<VisitorReferrals>(id => new VisitorReferrals { Id = id });
+        var referrals = new ReferralAttribution();
         var artists = new Dictionary<string, List<ArtistProfileUpdated>>(StringComparer.Ordinal);
 
         var routed = new List<(Func<IDayContributor> Entity, object Data)>();
-        foreach (var e in events)
+        foreach (var (data, version) in events)
         {
-            switch (e)
+            switch (data)
             {
                 case OrderPlaced x: routed.Add((orders.For(x.OrderId), x)); break;
                 case OrderStatusChanged x: routed.Add((orders.For(x.OrderId), x)); break;
@@ -49,15 +51,15 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
                 case CartItemAdded x: routed.Add((carts.For(x.CartId), x)); break;
                 case CartItemRemoved x: routed.Add((carts.For(x.CartId), x)); break;
                 case CartCheckedOut x: routed.Add((carts.For(x.CartId), x)); break;
-                case ReferralClicked x: routed.Add((referrals.For(VisitorReferrals.Key(x.VisitorId, x.OrgId)), x)); break;
-                case ArtistStoreOrderCompleted x: routed.Add((referrals.For(VisitorReferrals.Key(x.VisitorId, x.OrgId)), x)); break;
+                case ReferralClicked x when version == 1: referrals.Add(x); break;
+                case ArtistStoreOrderCompleted x when version == 1: referrals.Add(x); break;
                 case ArtistProfileUpdated x:
                     (artists.TryGetValue(x.OrgId, out var updates) ? updates : artists[x.OrgId] = []).Add(x);
                     break;
             }
         }
 
-        if (routed.Count == 0 && artists.Count == 0)
+        if (routed.Count == 0 && artists.Count == 0 && referrals.IsEmpty)
         {
             return result;
         }
@@ -65,7 +67,6 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
         var changes = new List<(DateOnly Day, AnalyticsFigures Figures, int Sign)>();
         await orders.LoadAsync(source, changes, cancellation);
         await carts.LoadAsync(source, changes, cancellation);
-        await referrals.LoadAsync(source, changes, cancellation);
         foreach (var (entity, data) in routed)
         {
             entity().Apply(data);
@@ -73,7 +74,7 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
 
         orders.Finish(result, changes);
         carts.Finish(result, changes);
-        referrals.Finish(result, changes);
+        await referrals.ApplyAsync(source, result, changes, cancellation);
         await ApplyToBucketsAsync(source, result, changes, cancellation);
         await UpdateArtistsAsync(source, result, artists, cancellation);
         return result;

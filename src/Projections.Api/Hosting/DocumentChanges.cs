@@ -34,6 +34,10 @@ public sealed class DocumentChanges
         }
     }
 
+    /// <summary>Every document, with its type and id.</summary>
+    public IEnumerable<(Type Type, string Id, object Document)> All() =>
+        _sets.SelectMany(set => set.Value.Documents().Select(d => (set.Key, d.Id, (object)d)));
+
     /// <summary>Queues the upserts into the slot's session; they run when the batch commits.</summary>
     public void QueueInto(IDocumentOperations slot)
     {
@@ -51,6 +55,8 @@ public sealed class DocumentChanges
         void QueueInto(IDocumentOperations slot);
 
         void CopyTo(DocumentChanges other);
+
+        IEnumerable<IEntityState> Documents();
     }
 
     private sealed class DocumentSet<T> : IDocumentSet where T : class, IEntityState
@@ -60,5 +66,7 @@ public sealed class DocumentChanges
         public void QueueInto(IDocumentOperations slot) => slot.StoreAll(Documents.Values);
 
         public void CopyTo(DocumentChanges other) => other.Store(Documents.Values);
+
+        IEnumerable<IEntityState> IDocumentSet.Documents() => Documents.Values;
     }
 }

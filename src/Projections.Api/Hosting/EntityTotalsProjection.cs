@@ -31,15 +31,15 @@ public abstract class EntityTotalsProjection<TState, TTotals>(string name, IEnum
     /// <summary>Adds (sign 1) or removes (sign -1) what one entity contributes to the totals.</summary>
     protected abstract void Count(TTotals totals, TState state, int sign);
 
-    public async Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<object> events, CancellationToken cancellation)
+    public async Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<ProjectedEvent> events, CancellationToken cancellation)
     {
         var changes = new DocumentChanges();
         List<(string Entity, object Data)>? relevant = null;
         foreach (var e in events)
         {
-            if (EntityOf(e) is { } entity)
+            if (EntityOf(e.Data) is { } entity)
             {
-                (relevant ??= []).Add((entity, e));
+                (relevant ??= []).Add((entity, e.Data));
             }
         }
 

@@ -19,7 +19,7 @@ public static class EventIsolation
     private const int ChunkSize = 128;
 
     public static async Task<(DocumentChanges Changes, IReadOnlyList<Unapplied> SetAside)> PrepareAsync(IReadModelBuilder builder,
-        IDocumentSource source, ISerializer serializer, IReadOnlyList<object> events, CancellationToken cancellation)
+        IDocumentSource source, ISerializer serializer, IReadOnlyList<ProjectedEvent> events, CancellationToken cancellation)
     {
         try
         {
@@ -52,7 +52,7 @@ public static class EventIsolation
     }
 
     private static async Task<(DocumentChanges, IReadOnlyList<Unapplied>)> IsolateAsync(IReadModelBuilder builder, OverlaySource overlay,
-        IReadOnlyList<object> events, CancellationToken cancellation)
+        IReadOnlyList<ProjectedEvent> events, CancellationToken cancellation)
     {
         var setAside = new List<Unapplied>();
         for (var start = 0; start < events.Count; start += ChunkSize)
@@ -92,7 +92,7 @@ public static class EventIsolation
     }
 
     private static async Task<(DocumentChanges?, Exception?)> TryAsync(IReadModelBuilder builder, IDocumentSource source,
-        IReadOnlyList<object> events, List<int> indexes, CancellationToken cancellation)
+        IReadOnlyList<ProjectedEvent> events, List<int> indexes, CancellationToken cancellation)
     {
         try
         {

@@ -22,8 +22,11 @@ public interface IReadModelBuilder
     /// documents to write. Writes nothing itself: a batch that throws leaves nothing behind, so it can be tried again
     /// without the event that made it throw (see <see cref="EventIsolation"/>).
     /// </summary>
-    Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<object> events, CancellationToken cancellation);
+    Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<ProjectedEvent> events, CancellationToken cancellation);
 }
+
+/// <summary>An event as a projection sees it: its data, and its place in its entity's stream (1 for the entity's first).</summary>
+public readonly record struct ProjectedEvent(object Data, long Version);
 
 /// <summary>Where a projection batch loads its documents from: one slot, plus what earlier steps of the batch computed.</summary>
 public interface IDocumentSource

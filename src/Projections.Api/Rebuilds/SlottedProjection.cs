@@ -45,14 +45,14 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     public IReadModelBuilder Builder => _builder;
 
     /// <summary>An event to apply: where it is in the store, and its data (null when the stored data cannot be read).</summary>
-    private sealed record Sourced(long Sequence, Guid Id, string Type, object? Data, Exception? ReadError = null);
+    private sealed record Sourced(long Sequence, Guid Id, string Type, long Version, object? Data, Exception? ReadError = null);
 
     private static bool IsOperation(object data) => data is RebuildRequested or RebuildTick or ReplayRequested;
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         var slots = await operations.LoadAsync<ProjectionSlots>(Name, cancellation);
-        var own = events.Where(e => !IsOperation(e.Data)).Select(e => new Sourced(e.Sequence, e.Id, e.EventTypeName, e.Data)).ToList();
+        var own = events.Where(e => !IsOperation(e.Data)).Select(e => new Sourced(e.Sequence, e.Id, e.EventTypeName, e.Version, e.Data)).ToList();
         var replays = events.Select(e => e.Data).OfType<ReplayRequested>().Where(r => r.Projection == Name).ToList();
         await ApplyToSlotAsync(operations, slots?.Active ?? ProjectionSlots.Blue, own, replays, cancellation);
 
@@ -107,7 +107,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
 
         var readable = events.Where(e => e.Data is not null).ToList();
         var (changes, unapplied) = await EventIsolation.PrepareAsync(_builder, new SlotSource(session),
-            operations.DocumentStore.Options.Serializer(), readable.Select(e => e.Data!).ToList(), cancellation);
+            operations.DocumentStore.Options.Serializer(), readable.Select(e => new ProjectedEvent(e.Data!, e.Version)).ToList(), cancellation);
         changes.QueueInto(session);
 
         var failures = new Dictionary<Guid, Exception>();
@@ -213,7 +213,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         }
     }
 
-    private const string EventColumns = "seq_id, id, type, data";
+    private const string EventColumns = "seq_id, id, type, version, data";
 
     /// <summary>
     /// At most the chunk size of this projection's events after <paramref name="after"/> and before
@@ -252,15 +252,15 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         await using var reader = await command.ExecuteReaderAsync(cancellation);
         while (await reader.ReadAsync(cancellation))
         {
-            var (sequence, id, type) = (reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2));
+            var (sequence, id, type, version) = (reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3));
             try
             {
-                events.Add(new Sourced(sequence, id, type, serializer.FromJson(_typesByName[type], reader, 3)));
+                events.Add(new Sourced(sequence, id, type, version, serializer.FromJson(_typesByName[type], reader, 4)));
             }
             catch (Exception e) when (EventIsolation.IsEventFailure(e, cancellation))
             {
                 // Stored data this version cannot read: set aside like an event that throws, never a stuck rebuild.
-                events.Add(new Sourced(sequence, id, type, null, e));
+                events.Add(new Sourced(sequence, id, type, version, null, e));
             }
         }
 

@@ -49,7 +49,7 @@ public sealed class AnalyticsReference
 
     private sealed class Line
     {
-        public int Quantity;
+        public long Quantity;
         public decimal UnitPrice;
     }
 
@@ -60,7 +60,7 @@ public sealed class AnalyticsReference
         public readonly Dictionary<string, Line> Lines = new(StringComparer.Ordinal);
 
         public decimal Value => Lines.Values.Sum(l => l.Quantity * l.UnitPrice);
-        public int Items => Lines.Values.Sum(l => l.Quantity);
+        public long Items => Lines.Values.Sum(l => l.Quantity);
         public bool Active => Lines.Count > 0;
     }
 
@@ -234,7 +234,7 @@ public sealed class AnalyticsReference
             ["galleryRevenue"] = N(galleryRevenue),
             ["artistPayouts"] = N(totalRevenue - galleryRevenue),
             ["averageOrderValue"] = N(counted.Count == 0 ? 0m : Round(totalRevenue / counted.Count)),
-            ["totalItemsSold"] = N(counted.Sum(o => o.Items.Sum(i => i.Quantity))),
+            ["totalItemsSold"] = N(counted.Sum(o => o.Items.Sum(i => (long)i.Quantity))),
         };
 
         var ordersByStatus = new JsonObject();
@@ -251,7 +251,7 @@ public sealed class AnalyticsReference
                 OrgId: g.Key,
                 Orders: g.Select(x => x.Order).Distinct().Count(),
                 Revenue: g.Sum(x => x.Item.Quantity * x.Item.UnitPrice),
-                Items: g.Sum(x => x.Item.Quantity)))
+                Items: g.Sum(x => (long)x.Item.Quantity)))
             .OrderByDescending(a => a.Revenue)
             .ThenBy(a => a.OrgId, StringComparer.Ordinal)
             .Take(10);
