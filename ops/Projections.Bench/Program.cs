@@ -70,7 +70,8 @@ namespace Projections.Bench
 
     public sealed record SizeResult(string Size, long Events, double PublishSeconds, double PublishEventsPerSecond, double IngestSeconds, double IngestEventsPerSecond, double RebuildSeconds,
         double RebuildEventsPerSecond, long PeakMemoryBytes, IReadOnlyList<ReadResult> Reads, double IngestServiceCpuSeconds = 0,
-        double IngestMachineCpuSeconds = 0);
+        double IngestMachineCpuSeconds = 0, FreshnessResult? FreshnessOnePublisher = null, FreshnessResult? FreshnessFourPublishers = null,
+        HotVisitorResult? HotVisitor = null);
 
     public sealed class SizeRun(BenchOptions options, ShopSize size)
     {
@@ -121,16 +122,28 @@ namespace Projections.Bench
                 Console.WriteLine($"{name}: {reads[^1].RequestsPerSecond:F0} req/s, p50 {reads[^1].P50Ms:F2} ms, p99 {reads[^1].P99Ms:F2} ms");
             }
 
+            var rounds = options.Smoke ? 10 : 200;
+            Console.WriteLine($"Publish-to-visible: {rounds} batches of 100 events from one publisher, then from four at once...");
+            var one = await Freshness.MeasureAsync(http, 1, rounds, 100, "one");
+            var four = await Freshness.MeasureAsync(http, 4, rounds, 100, "four");
+            Console.WriteLine($"One publisher: p50 {one.P50Ms:F0} ms, p99 {one.P99Ms:F0} ms, worst {one.MaxMs:F0} ms; " +
+                              $"four: p50 {four.P50Ms:F0} ms, p99 {four.P99Ms:F0} ms, worst {four.MaxMs:F0} ms");
+
             Console.WriteLine("Rebuilding every projection (online, blue/green)...");
             clock.Restart();
             await RebuildAllAsync(http);
             var rebuild = clock.Elapsed.TotalSeconds;
             Console.WriteLine($"Rebuild: {rebuild:F1} s ({events / rebuild:F0} events/s)");
 
+            var hotEvents = options.Smoke ? 3_000 : 200_000;
+            Console.WriteLine($"One visitor's {hotEvents} clicks and sales...");
+            var hot = await HotVisitor.RunAsync(http, hotEvents, options.Publishers, PublishAsync, WaitForCatchUpAsync);
+            Console.WriteLine($"Hot visitor: caught up after {hot.Seconds:F1} s ({hot.EventsPerSecond:F0} events/s); {hot.Figures}");
+
             var peak = service.PeakMemoryBytes();
             service.Stop();
             return new SizeResult(size.Name, events, publish, events / publish, ingest, events / ingest, rebuild, events / rebuild, peak, reads,
-                serviceCpu.TotalSeconds, machineCpu.TotalSeconds);
+                serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot);
         }
 
         private static IEnumerable<(string Name, string Path, bool Auth)> Endpoints() =>

@@ -68,6 +68,24 @@ public static class Report
                 "", "", null);
         }
 
+        foreach (var (freshness, name, limit) in new[] { (r.FreshnessOnePublisher, "one publisher", 100), (r.FreshnessFourPublishers, "four publishers sending the same batch at once", 250) })
+        {
+            if (freshness is not null)
+            {
+                yield return new Row($"publish-to-visible, {name} ({freshness.Rounds} batches of {freshness.BatchSize})",
+                    $"p50 {F(freshness.P50Ms)} ms, p99 {F(freshness.P99Ms)} ms, worst {F(freshness.MaxMs)} ms", "", $"p99 ≤ {limit} ms",
+                    freshness.P99Ms <= limit, $"p99 is {F(freshness.P99Ms / limit, "F1")}× the limit");
+            }
+        }
+
+        if (r.HotVisitor is { } hot)
+        {
+            var ratio = hot.EventsPerSecond / r.IngestEventsPerSecond;
+            yield return new Row($"{F(hot.Events)} events of one visitor, until caught up", $"{F(hot.EventsPerSecond)} events/s ({F(hot.Seconds, "F1")} s); {hot.Figures}",
+                $"{F(ratio, "F2")} of the shop's rate", "≥ 0.50, exact figures", ratio >= 0.5 && hot.Exact,
+                string.Join(", ", new[] { ratio < 0.5 ? $"{F(ratio * 100, "F0")}% of the shop's rate" : "", hot.Exact ? "" : "figures differ" }.Where(d => d.Length > 0)));
+        }
+
         yield return new Row("rebuild of every projection (online, side by side)", $"{F(r.RebuildEventsPerSecond)} events/s ({F(r.RebuildSeconds, "F1")} s)",
             "", "≥ 20,000 events/s", r.RebuildEventsPerSecond >= 20_000, $"{F(r.RebuildEventsPerSecond / 200, "F0")}% of the target");
         yield return new Row("peak resident memory of the service", $"{F(r.PeakMemoryBytes / 1048576.0)} MB", "", "≤ 500 MB",
