@@ -6,6 +6,9 @@ public sealed class AuthOptions
     public const string Section = "Auth";
     public const int MinimumSigningKeyBytes = 32;
 
+    /// <summary>The key appsettings.Development.json signs with: public, so refused in any other environment.</summary>
+    public const string DevelopmentSigningKey = "projections-development-signing-key-do-not-use-in-production";
+
     /// <summary>HS256 shared secret (at least 32 bytes), as Supabase projects sign with.</summary>
     public string? SigningKey { get; set; }
 

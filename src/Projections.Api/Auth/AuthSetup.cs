@@ -98,6 +98,33 @@ public static class AuthSetup
                 "(an HS256 secret of at least 32 bytes, e.g. the environment variable Auth__SigningKey) or Auth:Authority " +
                 "(an OpenID Connect issuer). Development has a built-in key in appsettings.Development.json.");
         }
+
+        if (environment.IsDevelopment())
+        {
+            return;
+        }
+
+        // Outside Development, refuse what would accept tokens nobody meant to accept.
+        if (!string.IsNullOrEmpty(options.SigningKey) && !string.IsNullOrEmpty(options.Authority))
+        {
+            throw new InvalidOperationException(
+                "Both Auth:SigningKey and Auth:Authority are set: configure one way of validating tokens (a shared HS256 secret, " +
+                "or an OpenID Connect authority), not both.");
+        }
+
+        if (!string.IsNullOrEmpty(options.Authority) && string.IsNullOrEmpty(options.Audience))
+        {
+            throw new InvalidOperationException(
+                "Auth:Authority is set without Auth:Audience: every token that authority issues, for any application, would be " +
+                "accepted. Set Auth:Audience to this service's audience.");
+        }
+
+        if (options.SigningKey == AuthOptions.DevelopmentSigningKey)
+        {
+            throw new InvalidOperationException(
+                $"Auth:SigningKey is the built-in Development key, which is public, in the {environment.EnvironmentName} " +
+                "environment: set a secret of your own (e.g. Auth__SigningKey=$(openssl rand -base64 48)).");
+        }
     }
 
     private static string Describe(Exception failure) => failure switch
