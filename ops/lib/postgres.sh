@@ -2,12 +2,15 @@
 # Throwaway PostgreSQL for the quick start, the tests and the benchmark.
 #
 #   source ops/lib/postgres.sh
-#   postgres_up [--fast]     # exports ConnectionStrings__Postgres; stops the cluster when the calling shell exits
+#   postgres_up [--fast]     # exports ConnectionStrings__Postgres; stops and removes the cluster when the script ends,
+#                            # however it ends (see cleanup.sh)
 #
 # When ConnectionStrings__Postgres is already set, that database is used as it is and nothing is started.
 # Otherwise a cluster is initialised in a temporary folder (as the `postgres` user when running as root) on a free
 # loopback port, and Debian's `postgresql` package is installed first when no server binaries are found.
 # --fast turns off fsync and synchronous commit: for tests only, where durability across a machine crash is moot.
+
+source "$(dirname "${BASH_SOURCE[0]}")/cleanup.sh"
 
 _pg_log() { echo "[postgres] $*" >&2; }
 
@@ -63,8 +66,7 @@ postgres_up() {
     useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
   fi
   _PG_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/projections-pg.XXXXXX")
-  # Callers that set their own EXIT trap call postgres_down from it.
-  trap postgres_down EXIT
+  on_exit postgres_down
   [ "$(id -u)" -eq 0 ] && chown postgres "$_PG_ROOT"
   _pg_as_owner "$_PG_BIN/initdb" -D "$_PG_ROOT/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
   # A port found free can be taken before the server binds it: try a few.
