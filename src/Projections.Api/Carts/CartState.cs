@@ -24,7 +24,8 @@ public sealed class CartState : IDayContributor
     {
         switch (@event)
         {
-            case CartCreated e:
+            // A cart is created once: another cart.created for it changes nothing.
+            case CartCreated e when !Created:
                 (Created, CreatedAt) = (true, e.OccurredAt);
                 break;
             case CartItemAdded e:

@@ -21,7 +21,8 @@ public sealed class OrderState : IDayContributor
     {
         switch (@event)
         {
-            case OrderPlaced e:
+            // An order is placed once: another order.placed for it (published again under a new id) changes nothing.
+            case OrderPlaced e when !Placed:
                 (Placed, PlacedAt, Items) = (true, e.OccurredAt, e.Items);
                 if (StatusAt is null || e.OccurredAt > StatusAt)
                 {

@@ -105,11 +105,11 @@ public static class MetricsReference
                         p.Deleted = false;
                         p.Active = (bool?)data["active"] ?? true;
                         p.Price = (decimal?)data["price"];
-                        p.Currency = (string?)data["currency"] ?? "USD";
+                        p.Currency = ((string?)data["currency"] ?? "USD").ToUpperInvariant();
                         break;
                     case "product.price_set":
                         p.Price = (decimal)data["price"]!;
-                        p.Currency = (string?)data["currency"] ?? "USD";
+                        p.Currency = ((string?)data["currency"] ?? "USD").ToUpperInvariant();
                         break;
                     case "product.price_removed": p.Price = null; break;
                     case "product.activated": p.Active = true; break;
