@@ -31,8 +31,12 @@ public static class EventIsolation
         }
     }
 
-    /// <summary>Whether the exception comes from applying events rather than from the database or a shutdown: the batch is
-    /// retried as it is for those (by the daemon), and searched for the event at fault for anything else.</summary>
+    /// <summary>
+    /// Whether the exception comes from applying events rather than from the database, the event store's machinery or a
+    /// shutdown. For those the batch is not searched (every event would seem to fail, and good events would be set aside):
+    /// it fails as a whole, the daemon retries it and status says "retrying". Anything else, the projection's own code
+    /// throwing on what an event holds, is searched for the event at fault.
+    /// </summary>
     public static bool IsEventFailure(Exception e, CancellationToken cancellation)
     {
         if (cancellation.IsCancellationRequested)
@@ -42,7 +46,8 @@ public static class EventIsolation
 
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
         {
-            if (inner is NpgsqlException or OperationCanceledException or TimeoutException || DatabaseResilience.IsUnavailable(inner))
+            if (inner is NpgsqlException or OperationCanceledException or TimeoutException or ObjectDisposedException
+                || DatabaseResilience.IsUnavailable(inner) || IsInfrastructure(inner.GetType()))
             {
                 return false;
             }
@@ -50,6 +55,11 @@ public static class EventIsolation
 
         return true;
     }
+
+    private static bool IsInfrastructure(Type type) =>
+        type.Namespace is { } name && (name.StartsWith("Marten", StringComparison.Ordinal) || name.StartsWith("Npgsql", StringComparison.Ordinal)
+                                       || name.StartsWith("Weasel", StringComparison.Ordinal) || name.StartsWith("JasperFx", StringComparison.Ordinal)
+                                       || name.StartsWith("Polly", StringComparison.Ordinal));
 
     private static async Task<(DocumentChanges, IReadOnlyList<Unapplied>)> IsolateAsync(IReadModelBuilder builder, OverlaySource overlay,
         IReadOnlyList<ProjectedEvent> events, CancellationToken cancellation)
