@@ -9,7 +9,8 @@
 # Long-running commands go through run_child: bash runs a trap only once the foreground command has finished, so a
 # script killed while it waits on a plain command would leave that command running. run_child starts the command in a
 # process group of its own, in the background, and waits for it (a wait that a signal interrupts at once); on exit
-# the whole group is stopped: the command and every process it started (a service, its test hosts, wrk).
+# the whole group is stopped: the command and every process it started (a service, its test hosts, wrk). Ctrl-C in a
+# terminal reaches the script (the foreground group), whose exit stops the command's group.
 
 [ -n "${_CLEANUP_LOADED:-}" ] && return 0
 _CLEANUP_LOADED=1
@@ -63,9 +64,13 @@ child_alive() {
   [ -r "/proc/$1/stat" ] && [ "$(sed -E 's/.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null)" != Z ]
 }
 
-# Starts a command in a process group of its own, in the background; its pid (and group) is in $_child.
+# Starts a command in a process group of its own, in the background; its pid (and group) is in $_child. Job control
+# (set -m) gives the job its own group; unlike a plain `&` in a script, it leaves the job's SIGINT as it was (a script's
+# background jobs otherwise ignore SIGINT, and so would everything they start, test hosts and their scripts included).
 start_child() {
-  setsid "$@" &
+  set -m
+  "$@" &
   _child=$!
+  set +m
   on_exit "stop_group $_child"
 }

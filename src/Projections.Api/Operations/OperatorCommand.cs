@@ -81,11 +81,11 @@ public sealed class OperatorCommand : JasperFxAsyncCommand<OperatorInput>
         }
 
         Console.WriteLine($"High-water mark {report.HighWaterMark}, dead-letter events {report.DeadLetterEvents}");
-        Console.WriteLine($"{"PROJECTION",-18} {"VERSION",7} {"STATUS",-10} {"SEQUENCE",10} {"LAG EVENTS",10} {"LAG S",8}  LAST ERROR");
+        Console.WriteLine($"{"PROJECTION",-18} {"VERSION",7} {"STATUS",-10} {"SEQUENCE",10} {"LAG EVENTS",10} {"LAG S",8} {"SET ASIDE",9}  LAST ERROR");
         foreach (var p in report.Projections)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{p.Name,-18} {p.Version,7} {p.Status,-10} {p.Sequence,10} {p.LagEvents,10} {p.LagSeconds,8:0.###}  {p.LastError}"));
+                $"{p.Name,-18} {p.Version,7} {p.Status,-10} {p.Sequence,10} {p.LagEvents,10} {p.LagSeconds,8:0.###} {p.DeadLetterEvents,9}  {p.LastError}"));
         }
 
         return report.Projections.All(p => p.Status is not ("failed" or ProjectionStatus.Retrying));

@@ -31,11 +31,11 @@ public static class DeadLetterEndpoints
             context.Response.Headers.CacheControl = "no-store";
             var events = await ListAsync(store, context.RequestAborted);
             return Results.Json(new DeadLetterList([.. events.Take(MaxListed).Select(Info)]));
-        });
+        }).Produces<DeadLetterList>();
         group.MapPost("/replay", (IDocumentStore store, TimeProvider clock, CancellationToken cancellation) =>
-            ReplayAsync(store, clock, null, cancellation));
+            ReplayAsync(store, clock, null, cancellation)).Produces<ReplayAccepted>(StatusCodes.Status202Accepted);
         group.MapPost("/{id:guid}/replay", (Guid id, IDocumentStore store, TimeProvider clock, CancellationToken cancellation) =>
-            ReplayAsync(store, clock, id, cancellation));
+            ReplayAsync(store, clock, id, cancellation)).Produces<ReplayAccepted>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.RegularExpressions;
 using Projections.Tests.Infrastructure;
 
@@ -117,32 +116,45 @@ public sealed partial class OpsScriptsTests
     [GeneratedRegex(@"\(log: (?<folder>\S+)/postgres\.log\)")]
     private static partial Regex ClusterFolder();
 
-    /// <summary>A script run in a process group of its own (as a terminal runs a command), with its output collected.</summary>
+    /// <summary>
+    /// A script run as a terminal runs a command: in a process group of its own, with SIGINT at its default (whatever
+    /// this test host inherited), its output in a file (a pipe would stay open while anything it leaked lives on).
+    /// Every process it starts is noted while it runs; whatever is left of them is killed when the test ends.
+    /// </summary>
     private sealed class ScriptRun : IAsyncDisposable
     {
         private readonly Process _process;
-        private readonly StringBuilder _output = new();
+        private readonly string _log;
+        private readonly HashSet<int> _seen = [];
+        private readonly CancellationTokenSource _watching = new();
+        private readonly Task _watcher;
 
-        private ScriptRun(Process process) => _process = process;
+        private ScriptRun(Process process, string log)
+        {
+            (_process, _log) = (process, log);
+            _watcher = Task.Run(async () =>
+            {
+                while (!_watching.IsCancellationRequested)
+                {
+                    Note();
+                    await Task.Delay(100);
+                }
+            });
+        }
 
         public int ExitCode => _process.ExitCode;
 
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
+        public string Output => File.Exists(_log) ? File.ReadAllText(_log) : "";
 
         public static ScriptRun Start(string command, int port)
         {
+            var log = Path.GetTempFileName();
+            // perl puts SIGINT back to its default (a shell cannot: what it inherits ignored stays ignored), setsid makes
+            // the script a process group leader; each execs the next, so the process is the script itself.
+            var info = new ProcessStartInfo("bash") { WorkingDirectory = Repository };
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add("exec perl -e '$SIG{INT} = \"DEFAULT\"; exec @ARGV or die $!' setsid \"$0\" \"$@\" > \"$SCRIPT_LOG\" 2>&1 < /dev/null");
             var parts = command.Split(' ');
-            // setsid: the script leads a process group of its own, as a job started from a terminal does.
-            var info = new ProcessStartInfo("setsid") { WorkingDirectory = Repository, RedirectStandardOutput = true, RedirectStandardError = true };
             info.ArgumentList.Add(Path.Combine(Repository, parts[0]));
             foreach (var argument in parts.Skip(1))
             {
@@ -153,24 +165,8 @@ public sealed partial class OpsScriptsTests
             info.Environment.Remove("ConnectionStrings__Postgres");
             info.Environment.Remove("PROJECTIONS_PG_CTL");
             info.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var run = new ScriptRun(new Process { StartInfo = info });
-            run._process.OutputDataReceived += (_, e) => run.Append(e.Data);
-            run._process.ErrorDataReceived += (_, e) => run.Append(e.Data);
-            run._process.Start();
-            run._process.BeginOutputReadLine();
-            run._process.BeginErrorReadLine();
-            return run;
-        }
-
-        private void Append(string? line)
-        {
-            if (line is not null)
-            {
-                lock (_output)
-                {
-                    _output.AppendLine(line);
-                }
-            }
+            info.Environment["SCRIPT_LOG"] = log;
+            return new ScriptRun(Process.Start(info)!, log);
         }
 
         public async Task WaitForOutputAsync(string text, TimeSpan timeout)
@@ -187,8 +183,17 @@ public sealed partial class OpsScriptsTests
         /// <summary>The throwaway folders the script reported (its PostgreSQL cluster).</summary>
         public IReadOnlyCollection<string> Folders() => [.. ClusterFolder().Matches(Output).Select(m => m.Groups["folder"].Value)];
 
-        /// <summary>Every process started by the script so far, at any depth (process groups of their own included).</summary>
+        /// <summary>Every process the script has started so far, at any depth (process groups of their own included).</summary>
         public IReadOnlyCollection<int> Descendants()
+        {
+            Note();
+            lock (_seen)
+            {
+                return [.. _seen];
+            }
+        }
+
+        private void Note()
         {
             var parents = new Dictionary<int, int>();
             foreach (var pid in Processes())
@@ -203,17 +208,18 @@ public sealed partial class OpsScriptsTests
                 }
             }
 
-            var found = new HashSet<int> { _process.Id };
-            for (var grew = true; grew;)
+            lock (_seen)
             {
-                grew = false;
-                foreach (var (pid, parent) in parents)
+                _seen.Add(_process.Id);
+                for (var grew = true; grew;)
                 {
-                    grew |= found.Contains(parent) && found.Add(pid);
+                    grew = false;
+                    foreach (var (pid, parent) in parents)
+                    {
+                        grew |= _seen.Contains(parent) && _seen.Add(pid);
+                    }
                 }
             }
-
-            return found;
         }
 
         public void Signal(string signal) =>
@@ -240,15 +246,34 @@ public sealed partial class OpsScriptsTests
             }
         }
 
+        /// <summary>Kills whatever is left of the script and what it started (a failed test must not leak into the next).</summary>
         public async ValueTask DisposeAsync()
         {
-            if (!_process.HasExited)
+            await _watching.CancelAsync();
+            await _watcher;
+            foreach (var pid in Descendants().Where(pid => Directory.Exists($"/proc/{pid}")))
             {
-                Process.Start("kill", ["-KILL", "--", $"-{_process.Id}"])!.WaitForExit();
-                await _process.WaitForExitAsync();
+                try
+                {
+                    Process.GetProcessById(pid).Kill();
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                }
+            }
+
+            foreach (var folder in Folders().Where(Directory.Exists))
+            {
+                var postgres = "/usr/lib/postgresql/" + Directory.EnumerateDirectories("/usr/lib/postgresql").Select(Path.GetFileName).Max() + "/bin/pg_ctl";
+                Process.Start(new ProcessStartInfo("runuser", ["-u", "postgres", "--", postgres, "-D", $"{folder}/data", "-m", "immediate", "stop"])
+                {
+                    RedirectStandardOutput = true, RedirectStandardError = true,
+                })?.WaitForExit();
             }
 
             _process.Dispose();
+            _watching.Dispose();
+            File.Delete(_log);
         }
     }
 }
