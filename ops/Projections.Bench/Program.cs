@@ -9,8 +9,7 @@ using Npgsql;
 using Projections.Auth;
 using Projections.Ingest;
 using Projections.Bench;
-using Projections.Hosting;
-using Projections.Sample;
+using Projections.Shop;
 
 // The benchmark (see README, "Benchmark"): against the PostgreSQL in ConnectionStrings__Postgres, for each size it
 // starts the service built in Release, publishes a generated shop through POST /api/events with several concurrent
@@ -82,7 +81,7 @@ namespace Projections.Bench
         public async Task<SizeResult> RunAsync()
         {
             var connection = await CreateDatabaseAsync();
-            var token = DevTokens.Mint(new AuthOptions { SigningKey = Service.SigningKey }, Caller.Admin, subject: "bench", lifetime: TimeSpan.FromHours(6));
+            var token = DevTokens.Mint(new AuthSettings { SigningKey = Service.SigningKey }, Caller.Admin, subject: "bench", lifetime: TimeSpan.FromHours(6));
             using var service = Service.Start(options.ApiDirectory, connection, Url);
             await service.WaitUntilLiveAsync();
 
@@ -217,7 +216,9 @@ namespace Projections.Bench
         private static async Task RebuildAllAsync(HttpClient http)
         {
             var pending = new List<string>();
-            foreach (var (name, _) in StoreSetup.Projections)
+            var projections = JsonDocument.Parse(await http.GetStringAsync("/api/admin/projections")).RootElement.GetProperty("projections")
+                .EnumerateArray().Select(p => p.GetProperty("name").GetString()!).ToList();
+            foreach (var name in projections)
             {
                 using var response = await http.PostAsync($"/api/admin/projections/{name}/rebuild", null);
                 if (response.StatusCode != HttpStatusCode.Accepted)

@@ -1,4 +1,5 @@
 using JasperFx;
+using Projections;
 using Projections.Analytics;
 using Projections.Auth;
 using Projections.Benchmark;
@@ -6,14 +7,22 @@ using Projections.Hosting;
 using Projections.Ingest;
 using Projections.Metrics;
 using Projections.Operations;
-using Projections.Rebuilds;
+using Projections.ReadModels;
+
+// The operator's command line talks to a running service over HTTP: it needs none of the host's command discovery.
+if (OperatorCommand.Handles(args))
+{
+    return await OperatorCommand.RunAsync(args);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddProjectionsAuth();
-builder.AddProjectionsStore();
-builder.AddProjectionsQueue();
-builder.AddProjectionsHealth();
+builder.AddProjectionsResilience();
 builder.AddProjectionsTelemetry();
+builder.AddProjectionsStore(Catalogue.Projections, Catalogue.EventTypes);
+builder.AddProjectionsIngest();
+builder.AddProjectionsAnalytics();
+builder.AddProjectionsOperations();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 
@@ -25,7 +34,7 @@ app.UseAuthorization();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapHealth();
-app.MapTelemetry();
+app.MapTelemetry(AuthSetup.ReadTelemetry);
 app.MapIngest();
 app.MapMetrics();
 app.MapAnalytics();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Projections.Auth;
 using Projections.Hosting;
+using Projections.ReadModels;
 
 namespace Projections.Analytics;
 
@@ -40,7 +41,7 @@ public static class AnalyticsEndpoint
                 csv = format.Equals("csv", StringComparison.OrdinalIgnoreCase);
                 break;
             default:
-                return Task.FromResult(Problems.BadRequest($"format must be json or csv, not '{Ingest.Limits.Echo(format)}'."));
+                return Task.FromResult(Problems.BadRequest($"format must be json or csv, not '{Problems.Quote(format)}'."));
         }
 
         var rate = settings.Value.GalleryCommissionRate;

@@ -1,4 +1,4 @@
-using Projections.Hosting;
+using Projections.ReadModels;
 
 namespace Projections.Analytics;
 

@@ -1,3 +1,4 @@
+using Projections.Hosting;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -36,7 +37,7 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
         {
             if (ParseDay(startDate) is not { } s)
             {
-                return (null, $"start_date '{Ingest.Limits.Echo(startDate)}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
+                return (null, $"start_date '{Problems.Quote(startDate)}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
             }
 
             start = s;
@@ -46,7 +47,7 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
         {
             if (ParseDay(endDate) is not { } e)
             {
-                return (null, $"end_date '{Ingest.Limits.Echo(endDate)}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
+                return (null, $"end_date '{Problems.Quote(endDate)}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
             }
 
             end = e;

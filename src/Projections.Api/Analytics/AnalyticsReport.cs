@@ -2,8 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Marten;
-using Projections.Artists;
-using Projections.Hosting;
+using Projections.ReadModels;
 using Projections.Ingest;
 
 namespace Projections.Analytics;

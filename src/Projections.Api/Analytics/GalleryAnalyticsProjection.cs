@@ -1,4 +1,4 @@
-using Projections.Hosting;
+using Projections.ReadModels;
 using Projections.Artists;
 using Projections.Carts;
 using Projections.Orders;
@@ -19,7 +19,6 @@ namespace Projections.Analytics;
 public sealed class GalleryAnalyticsProjection : IReadModelBuilder
 {
     public const string ProjectionName = "GalleryAnalytics";
-    public const string ShardName = ProjectionName + ":All";
 
     public string Name => ProjectionName;
 
@@ -35,22 +34,20 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
     public async Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<ProjectedEvent> events, CancellationToken cancellation)
     {
         var result = new DocumentChanges();
-        var orders = new Touched<OrderState>(id => new OrderState { Id = id });
-        var carts = new Touched<CartState>(id => new CartState { Id = id });
+        var orders = new TouchedEntities<OrderState>(id => new OrderState { Id = id }, (order, e) => order.Apply(e));
+        var carts = new TouchedEntities<CartState>(id => new CartState { Id = id }, (cart, e) => cart.Apply(e));
         var referrals = new ReferralAttribution();
         var artists = new Dictionary<string, List<ArtistProfileUpdated>>(StringComparer.Ordinal);
-
-        var routed = new List<(Func<IDayContributor> Entity, object Data)>();
         foreach (var (data, version) in events)
         {
             switch (data)
             {
-                case OrderPlaced x: routed.Add((orders.For(x.OrderId), x)); break;
-                case OrderStatusChanged x: routed.Add((orders.For(x.OrderId), x)); break;
-                case CartCreated x: routed.Add((carts.For(x.CartId), x)); break;
-                case CartItemAdded x: routed.Add((carts.For(x.CartId), x)); break;
-                case CartItemRemoved x: routed.Add((carts.For(x.CartId), x)); break;
-                case CartCheckedOut x: routed.Add((carts.For(x.CartId), x)); break;
+                case OrderPlaced x: orders.Add(x.OrderId, x); break;
+                case OrderStatusChanged x: orders.Add(x.OrderId, x); break;
+                case CartCreated x: carts.Add(x.CartId, x); break;
+                case CartItemAdded x: carts.Add(x.CartId, x); break;
+                case CartItemRemoved x: carts.Add(x.CartId, x); break;
+                case CartCheckedOut x: carts.Add(x.CartId, x); break;
                 case ReferralClicked x when version == 1: referrals.Add(x); break;
                 case ArtistStoreOrderCompleted x when version == 1: referrals.Add(x); break;
                 case ArtistProfileUpdated x:
@@ -59,21 +56,11 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
             }
         }
 
-        if (routed.Count == 0 && artists.Count == 0 && referrals.IsEmpty)
-        {
-            return result;
-        }
-
+        // What each touched order, cart and visitor's day adds to the buckets of its day, before (-1) and after (+1).
         var changes = new List<(DateOnly Day, AnalyticsFigures Figures, int Sign)>();
-        await orders.LoadAsync(source, changes, cancellation);
-        await carts.LoadAsync(source, changes, cancellation);
-        foreach (var (entity, data) in routed)
-        {
-            entity().Apply(data);
-        }
-
-        orders.Finish(result, changes);
-        carts.Finish(result, changes);
+        void Contribute(IDayContributor entity, int sign) => changes.AddRange(entity.Contributions().Select(c => (c.Day, c.Figures, sign)));
+        await orders.ApplyAsync(source, result, Contribute, cancellation);
+        await carts.ApplyAsync(source, result, Contribute, cancellation);
         await referrals.ApplyAsync(source, result, changes, cancellation);
         await ApplyToBucketsAsync(source, result, changes, cancellation);
         await UpdateArtistsAsync(source, result, artists, cancellation);
@@ -116,50 +103,6 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
             var profile = profiles.GetValueOrDefault(org) ?? new ArtistProfile { Id = org };
             events.ForEach(profile.Apply);
             result.Store(profile);
-        }
-    }
-
-    /// <summary>The entities of one kind that a batch touches, with their contributions before and after it.</summary>
-    private sealed class Touched<TState>(Func<string, TState> create)
-        where TState : class, IDayContributor
-    {
-        private readonly Dictionary<string, TState> _states = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, Func<IDayContributor>> _entities = new(StringComparer.Ordinal);
-
-        /// <summary>Registers the entity and returns it, once loaded.</summary>
-        public Func<IDayContributor> For(string id)
-        {
-            if (!_entities.TryGetValue(id, out var entity))
-            {
-                _entities[id] = entity = () => _states[id];
-            }
-
-            return entity;
-        }
-
-        public async Task LoadAsync(IDocumentSource source, List<(DateOnly, AnalyticsFigures, int)> changes, CancellationToken cancellation)
-        {
-            if (_entities.Count == 0)
-            {
-                return;
-            }
-
-            var stored = await source.LoadManyAsync<TState>(_entities.Keys, cancellation);
-            foreach (var id in _entities.Keys)
-            {
-                var state = _states[id] = stored.GetValueOrDefault(id) ?? create(id);
-                changes.AddRange(state.Contributions().Select(c => (c.Day, c.Figures, -1)));
-            }
-        }
-
-        public void Finish(DocumentChanges result, List<(DateOnly, AnalyticsFigures, int)> changes)
-        {
-            foreach (var state in _states.Values)
-            {
-                changes.AddRange(state.Contributions().Select(c => (c.Day, c.Figures, +1)));
-            }
-
-            result.Store(_states.Values);
         }
     }
 }

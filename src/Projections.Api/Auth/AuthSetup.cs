@@ -18,8 +18,7 @@ public static class AuthSetup
 
     public static WebApplicationBuilder AddProjectionsAuth(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        Validate(options, builder.Environment);
+        var options = builder.AddSettings<AuthSettings>();
         builder.Services.AddSingleton(options);
 
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(jwt =>
@@ -82,49 +81,6 @@ public static class AuthSetup
             .AddPolicy(ReadTelemetry, p => p.RequireAssertion(c =>
                 Caller.From(c.User, options) is var caller && (caller.Is(Caller.Service) || caller.Is(Caller.Admin))));
         return builder;
-    }
-
-    private static void Validate(AuthOptions options, IHostEnvironment environment)
-    {
-        if (!string.IsNullOrEmpty(options.SigningKey) && Encoding.UTF8.GetByteCount(options.SigningKey) < AuthOptions.MinimumSigningKeyBytes)
-        {
-            throw new InvalidOperationException($"Auth:SigningKey must be at least {AuthOptions.MinimumSigningKeyBytes} bytes.");
-        }
-
-        if (string.IsNullOrEmpty(options.SigningKey) && string.IsNullOrEmpty(options.Authority))
-        {
-            throw new InvalidOperationException(
-                $"No token validation is configured for the {environment.EnvironmentName} environment: set Auth:SigningKey " +
-                "(an HS256 secret of at least 32 bytes, e.g. the environment variable Auth__SigningKey) or Auth:Authority " +
-                "(an OpenID Connect issuer). Development has a built-in key in appsettings.Development.json.");
-        }
-
-        if (environment.IsDevelopment())
-        {
-            return;
-        }
-
-        // Outside Development, refuse what would accept tokens nobody meant to accept.
-        if (!string.IsNullOrEmpty(options.SigningKey) && !string.IsNullOrEmpty(options.Authority))
-        {
-            throw new InvalidOperationException(
-                "Both Auth:SigningKey and Auth:Authority are set: configure one way of validating tokens (a shared HS256 secret, " +
-                "or an OpenID Connect authority), not both.");
-        }
-
-        if (!string.IsNullOrEmpty(options.Authority) && string.IsNullOrEmpty(options.Audience))
-        {
-            throw new InvalidOperationException(
-                "Auth:Authority is set without Auth:Audience: every token that authority issues, for any application, would be " +
-                "accepted. Set Auth:Audience to this service's audience.");
-        }
-
-        if (options.SigningKey == AuthOptions.DevelopmentSigningKey)
-        {
-            throw new InvalidOperationException(
-                $"Auth:SigningKey is the built-in Development key, which is public, in the {environment.EnvironmentName} " +
-                "environment: set a secret of your own (e.g. Auth__SigningKey=$(openssl rand -base64 48)).");
-        }
     }
 
     private static string Describe(Exception failure) => failure switch

@@ -16,7 +16,7 @@ public sealed record Caller(string? Role, IReadOnlySet<string> Permissions)
 
     public bool IsStaffWith(string permission) => Is(Staff) && Permissions.Contains(permission);
 
-    public static Caller From(ClaimsPrincipal principal, AuthOptions options)
+    public static Caller From(ClaimsPrincipal principal, AuthSettings options)
     {
         var role = ClaimValues(principal, options.RoleClaim).FirstOrDefault();
         var permissions = ClaimValues(principal, options.PermissionsClaim)

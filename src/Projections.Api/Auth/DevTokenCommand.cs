@@ -1,3 +1,4 @@
+using Projections.Hosting;
 using JasperFx.CommandLine;
 
 namespace Projections.Auth;
@@ -24,7 +25,7 @@ public sealed class DevTokenCommand : JasperFxAsyncCommand<DevTokenInput>
     public override Task<bool> Execute(DevTokenInput input)
     {
         using var host = input.BuildHost();
-        var options = host.Services.GetRequiredService<IConfiguration>().GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        var options = SettingsSetup.Read<AuthSettings>(host.Services.GetRequiredService<IConfiguration>());
         var permissions = input.PermissionsFlag.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Console.WriteLine(DevTokens.Mint(options, input.RoleFlag, permissions, input.SubjectFlag, TimeSpan.FromHours(input.HoursFlag)));
         return Task.FromResult(true);

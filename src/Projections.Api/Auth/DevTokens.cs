@@ -8,7 +8,7 @@ namespace Projections.Auth;
 /// <summary>Mints HS256 tokens with the configured signing key: for Development, the sample publisher and local tools.</summary>
 public static class DevTokens
 {
-    public static string Mint(AuthOptions options, string role, IEnumerable<string>? permissions = null, string subject = "dev-user",
+    public static string Mint(AuthSettings options, string role, IEnumerable<string>? permissions = null, string subject = "dev-user",
         TimeSpan? lifetime = null)
     {
         if (string.IsNullOrEmpty(options.SigningKey))

@@ -3,10 +3,12 @@ using System.Text;
 using System.Text.Json;
 using Marten;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Projections.Analytics;
 using Projections.Auth;
 using Projections.Hosting;
+using Projections.ReadModels;
 
 namespace Projections.Benchmark;
 
@@ -15,6 +17,17 @@ namespace Projections.Benchmark;
 /// baseline a dashboard would otherwise get, answers aggregated by SQL over per-entity data on every request, as the
 /// original services did. Never mapped in normal operation.
 /// </summary>
+/// <summary>The <c>Benchmark</c> configuration section.</summary>
+public sealed class BenchmarkSettings : ISettings
+{
+    public static string Section => "Benchmark";
+
+    /// <summary>Map the benchmark's routes: for <c>ops/bench</c> only.</summary>
+    public bool Enabled { get; set; }
+
+    public IEnumerable<string> Problems(IHostEnvironment environment) => [];
+}
+
 public static class BenchmarkEndpoints
 {
     private static readonly byte[] Constant = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(
@@ -22,7 +35,7 @@ public static class BenchmarkEndpoints
 
     public static IEndpointRouteBuilder MapBenchmark(this IEndpointRouteBuilder app, IConfiguration configuration)
     {
-        if (!configuration.GetValue<bool>("Benchmark:Enabled"))
+        if (!SettingsSetup.Read<BenchmarkSettings>(configuration).Enabled)
         {
             return app;
         }
@@ -33,46 +46,22 @@ public static class BenchmarkEndpoints
             ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set."));
         var bench = app.MapGroup("/bench").WithTags("Benchmark");
         bench.MapGet("/constant", () => Results.Bytes(Constant, "application/json")).AllowAnonymous();
-        bench.MapGet("/baseline/admin-dashboard", (ProjectionProgress progress, [FromQuery(Name = "active_only")] string? activeOnly, CancellationToken ct) =>
-            AdminDashboard(baseline, progress, activeOnly, ct)).RequireAuthorization(AuthSetup.AdminOnly);
+        bench.MapGet("/baseline/admin-dashboard", (ProjectionProgress progress, IOptions<ProjectionSettings> settings,
+            [FromQuery(Name = "active_only")] string? activeOnly, CancellationToken ct) =>
+            AdminDashboard(baseline, progress, settings.Value.LowStockThreshold, activeOnly, ct)).RequireAuthorization(AuthSetup.AdminOnly);
         bench.MapGet("/baseline/analytics", (ProjectionProgress progress, TimeProvider clock, [FromQuery(Name = "start_date")] string? startDate,
             [FromQuery(Name = "end_date")] string? endDate, CancellationToken ct) =>
             Analytics(baseline, progress, clock, startDate, endDate, ct)).RequireAuthorization(AuthSetup.AdminOnly);
         return app;
     }
 
-    /// <summary>The documents of type <typeparamref name="T"/> in the slot reads come from (a fixed name, never input).</summary>
-    private static string Table<T>(ProjectionProgress progress, string projection) =>
-        $"(select * from {StoreSetup.SchemaName}.mt_doc_{typeof(T).Name.ToLowerInvariant()} where tenant_id = '{progress.ActiveSlot(projection)}') as docs";
-
-    private static async Task<IResult> AdminDashboard(NpgsqlDataSource database, ProjectionProgress progress, string? activeOnly, CancellationToken ct)
+    private static async Task<IResult> AdminDashboard(NpgsqlDataSource database, ProjectionProgress progress, int defaultThreshold, string? activeOnly,
+        CancellationToken ct)
     {
         var active = activeOnly is null or "1" or "true" or "yes";
-        var users = $"""
-            select data->>'role',
-                   count(*), count(*) filter (where (data->>'active')::boolean), count(*) filter (where not (data->>'active')::boolean),
-                   count(*) filter (where (data->>'emailVerified')::boolean), count(*) filter (where (data->>'phoneVerified')::boolean)
-            from {Table<Users.UserState>(progress, Users.UserMetricsProjection.ProjectionName)}
-            where (data->>'registered')::boolean and not (data->>'deleted')::boolean
-            group by 1
-            """;
-        var products = $"""
-            with p as (
-              select (data->>'hasInventory')::boolean as inv, (data->>'price')::numeric as price,
-                     (data->>'stock')::bigint as stock, (data->>'reserved')::bigint as reserved,
-                     coalesce((data->>'lowStockThreshold')::int, 5) as threshold
-              from {Table<Inventory.ProductState>(progress, Inventory.InventoryMetricsProjection.ProjectionName)}
-              where (data->>'created')::boolean and not (data->>'deleted')::boolean {(active ? "and (data->>'active')::boolean" : "")})
-            select count(*), count(*) filter (where inv), count(*) filter (where price is not null),
-                   coalesce(sum(stock) filter (where inv), 0), coalesce(sum(reserved) filter (where inv), 0),
-                   coalesce(sum(stock - reserved) filter (where inv), 0),
-                   count(*) filter (where inv and stock - reserved > 0),
-                   count(*) filter (where inv and stock - reserved > 0 and stock - reserved <= threshold),
-                   count(*) filter (where inv and stock - reserved <= 0),
-                   coalesce(sum(stock * price) filter (where inv), 0), coalesce(sum(reserved * price) filter (where inv), 0),
-                   coalesce(sum((stock - reserved) * price) filter (where inv), 0)
-            from p
-            """;
+        var users = MartenTables.BaselineUsers(typeof(Users.UserState), progress.ActiveSlot(Users.UserMetricsProjection.ProjectionName));
+        var products = MartenTables.BaselineProducts(typeof(Inventory.ProductState), progress.ActiveSlot(Inventory.InventoryMetricsProjection.ProjectionName),
+            active, defaultThreshold);
         await using var connection = await database.OpenConnectionAsync(ct);
         var json = new Dictionary<string, object>();
         await using (var command = new NpgsqlCommand(users, connection))
@@ -120,25 +109,7 @@ public static class BenchmarkEndpoints
 
         var from = range.First.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
         var to = range.Last.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var sql = $"""
-            with o as (
-              select id, data->>'status' as status, ((data->>'placedAt')::timestamptz at time zone 'UTC')::date as day, data->'items' as items
-              from {Table<Orders.OrderState>(progress, GalleryAnalyticsProjection.ProjectionName)}
-              where (data->>'placed')::boolean and (data->>'placedAt')::timestamptz >= @from and (data->>'placedAt')::timestamptz < @to),
-            i as (
-              select o.id, o.day, item->>'orgId' as org, (item->>'quantity')::int as qty,
-                     (item->>'quantity')::int * (item->>'unitPrice')::numeric as revenue
-              from o, jsonb_array_elements(o.items) item where o.status <> 'Cancelled')
-            select 'status', status, count(*)::numeric, 0::numeric, 0::numeric from o group by status
-            union all select 'day', day::text, count(distinct id)::numeric, sum(revenue), sum(qty) from i group by day
-            union all select 'artist', org, count(distinct id)::numeric, sum(revenue), sum(qty) from i group by org
-            union all select 'carts', ((data->>'createdAt')::timestamptz at time zone 'UTC')::date::text, count(*)::numeric,
-                   count(*) filter (where data->'lines' <> jsonb_build_object())::numeric,
-                   count(*) filter (where data->'lines' <> jsonb_build_object() and (data->>'checkedOut')::boolean)::numeric
-              from {Table<Carts.CartState>(progress, GalleryAnalyticsProjection.ProjectionName)}
-              where (data->>'created')::boolean and (data->>'createdAt')::timestamptz >= @from and (data->>'createdAt')::timestamptz < @to
-              group by 2
-            """;
+        var sql = MartenTables.BaselineAnalytics(typeof(OrderState), typeof(CartState), progress.ActiveSlot(GalleryAnalyticsProjection.ProjectionName));
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("from", from);

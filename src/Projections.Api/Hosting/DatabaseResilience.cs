@@ -10,9 +10,9 @@ using Polly.Timeout;
 namespace Projections.Hosting;
 
 /// <summary>The <c>Resilience</c> configuration section: how reads and ingests treat an unreachable database.</summary>
-public sealed class ResilienceSettings
+public sealed class ResilienceSettings : ISettings
 {
-    public const string Section = "Resilience";
+    public static string Section => "Resilience";
 
     /// <summary>The longest a read or an ingest waits on the database, retries included, before answering 503.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -25,6 +25,31 @@ public sealed class ResilienceSettings
 
     /// <summary>The <c>Retry-After</c> sent with a 503 while the database is unavailable.</summary>
     public int RetryAfterSeconds { get; set; } = 2;
+
+    public IEnumerable<string> Problems(IHostEnvironment environment)
+    {
+        if (Timeout <= TimeSpan.Zero || BreakDuration <= TimeSpan.Zero)
+        {
+            yield return "Resilience:Timeout and Resilience:BreakDuration must be longer than zero.";
+        }
+
+        if (Retries < 0 || RetryAfterSeconds < 0)
+        {
+            yield return "Resilience:Retries and Resilience:RetryAfterSeconds must not be negative.";
+        }
+    }
+}
+
+/// <summary>How the service treats an unreachable database, registered once for every path that needs it.</summary>
+public static class ResilienceSetup
+{
+    public static WebApplicationBuilder AddProjectionsResilience(this WebApplicationBuilder builder)
+    {
+        builder.AddSettings<ResilienceSettings>();
+        builder.Services.AddSingleton<DatabaseResilience>();
+        builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
+        return builder;
+    }
 }
 
 /// <summary>

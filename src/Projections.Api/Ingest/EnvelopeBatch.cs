@@ -1,3 +1,4 @@
+using Projections.Hosting;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -111,7 +112,7 @@ public static partial class EnvelopeBatch
         }
         else if (idElement.ValueKind != JsonValueKind.String || !Guid.TryParse(rawId = Limits.SafeString(idElement), out id))
         {
-            rawId = Limits.Echo(idElement.ValueKind == JsonValueKind.String ? rawId ?? "" : idElement.GetRawText());
+            rawId = Problems.Quote(idElement.ValueKind == JsonValueKind.String ? rawId ?? "" : idElement.GetRawText());
             problems.Add("id must be a UUID");
         }
 
@@ -126,7 +127,7 @@ public static partial class EnvelopeBatch
         }
         else if (Limits.SafeString(typeElement) is not { } typeName || !EventContract.ByName.TryGetValue(typeName, out type))
         {
-            problems.Add($"unknown event type '{Limits.Echo(Limits.SafeString(typeElement) ?? "")}'");
+            problems.Add($"unknown event type '{Problems.Quote(Limits.SafeString(typeElement) ?? "")}'");
         }
 
         var occurredAt = default(DateTimeOffset);
@@ -144,7 +145,7 @@ public static partial class EnvelopeBatch
         else if (occurredAt < Limits.EarliestOccurredAt || occurredAt > now + Limits.OccurredAtAhead)
         {
             problems.Add($"occurredAt must be from {Limits.EarliestOccurredAt:yyyy-MM-ddTHH:mm:ssZ} to 24 hours after the service's clock " +
-                         $"({(now + Limits.OccurredAtAhead).ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ}), not {Limits.Echo(atText)}");
+                         $"({(now + Limits.OccurredAtAhead).ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ}), not {Problems.Quote(atText)}");
         }
 
         object? @event = null;

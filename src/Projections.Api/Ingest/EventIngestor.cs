@@ -6,6 +6,7 @@ using Marten.Storage;
 using Npgsql;
 using NpgsqlTypes;
 using Projections.Hosting;
+using Projections.ReadModels;
 
 namespace Projections.Ingest;
 
@@ -38,39 +39,6 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
     public const long AppendLock = 0x70726f6a5f696e67;
 
     private static readonly string TakeTurnSql = $"select pg_advisory_xact_lock({AppendLock})";
-    private static readonly string StoredIdsSql = $"select id from {StoreSetup.SchemaName}.mt_events where id = any($1)";
-    private static readonly string LastSequenceSql = $"select coalesce(max(seq_id), 0) from {StoreSetup.SchemaName}.mt_events";
-
-    /// <summary>
-    /// Sequence numbers are drawn in envelope order before anything is joined, so within a stream a later event always
-    /// has both the higher version and the higher sequence. The stream upsert returns each stream's new version; an
-    /// event's version is that minus the number of its stream's events that follow it in the batch. The statement also
-    /// wakes the daemon as Marten's appends do (delivered on commit).
-    /// </summary>
-    private static readonly string AppendSql = $"""
-        with streams as (
-            insert into {StoreSetup.SchemaName}.mt_streams as s (id, type, version, timestamp, tenant_id)
-            select t.id, null, t.n, now(), $1 from unnest($2::varchar[], $3::bigint[]) with ordinality as t(id, n, ord)
-            order by t.ord
-            on conflict (id) do update set version = s.version + excluded.version, timestamp = excluded.timestamp
-            returning s.id, s.version
-        ), seqs as materialized (
-            select g.ord, nextval('{StoreSetup.SchemaName}.mt_events_sequence') as seq_id
-            from generate_series(1::bigint, $4::bigint) as g(ord)
-        ), appended as (
-            insert into {StoreSetup.SchemaName}.mt_events
-                (seq_id, id, stream_id, version, data, type, tenant_id, timestamp, mt_dotnet_type, is_archived)
-            select seqs.seq_id, e.id, e.stream, streams.version - e.later, e.data, e.type, $1, now(), e.dotnet, false
-            from unnest($5::uuid[], $6::varchar[], $7::bigint[], $8::jsonb[], $9::varchar[], $10::varchar[])
-                with ordinality as e(id, stream, later, data, type, dotnet, ord)
-            join seqs on seqs.ord = e.ord
-            join streams on streams.id = e.stream
-            returning seq_id
-        )
-        select count(*), coalesce(max(seq_id), 0), pg_notify('{Marten.Events.Daemon.HighWater.PostgresqlListenWakeup.DefaultChannel}', '')
-        from appended
-        """;
-
     private readonly ConcurrentDictionary<Type, (string Name, string DotNet)> _mappings = new();
 
     public async Task<IngestReceipt> AppendAsync(IReadOnlyList<Envelope> envelopes, CancellationToken cancellation)
@@ -95,7 +63,7 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
             }
 
             var seen = new HashSet<Guid>();
-            await using (var command = new NpgsqlCommand(StoredIdsSql, connection, transaction) { Parameters = { new() { Value = ids } } })
+            await using (var command = new NpgsqlCommand(MartenTables.StoredEventIds, connection, transaction) { Parameters = { new() { Value = ids } } })
             await using (var reader = await command.ExecuteReaderAsync(cancellation))
             {
                 while (await reader.ReadAsync(cancellation))
@@ -107,7 +75,7 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
             var appended = envelopes.Where(e => seen.Add(e.Id)).ToList();
             if (appended.Count == 0)
             {
-                await using var last = new NpgsqlCommand(LastSequenceSql, connection, transaction);
+                await using var last = new NpgsqlCommand(MartenTables.LastSequence, connection, transaction);
                 var current = (long)(await last.ExecuteScalarAsync(cancellation))!;
                 metrics.Ingested(0, envelopes.Count);
                 return new IngestReceipt(0, envelopes.Count, current);
@@ -165,7 +133,7 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
             (types[i], dotnet[i]) = mapping;
         }
 
-        await using var command = new NpgsqlCommand(AppendSql, connection, transaction)
+        await using var command = new NpgsqlCommand(MartenTables.AppendEvents, connection, transaction)
         {
             Parameters =
             {

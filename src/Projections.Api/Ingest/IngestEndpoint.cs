@@ -30,7 +30,7 @@ public static class IngestEndpoint
         if (!IsJson(context.Request.ContentType))
         {
             return Problems.Result(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                $"Send the events as application/json, not '{Limits.Echo(context.Request.ContentType ?? "(no content type)")}'.");
+                $"Send the events as application/json, not '{Problems.Quote(context.Request.ContentType ?? "(no content type)")}'.");
         }
 
         var body = await ReadBodyAsync(context.Request, context.RequestAborted);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 
 namespace Projections.Ingest;
@@ -31,9 +30,6 @@ public static class Limits
     /// <summary>Nesting of the request body, the batch's array counting as the first level.</summary>
     public const int MaxDepth = 16;
 
-    /// <summary>At most this many characters of a rejected value are echoed in an error.</summary>
-    private const int EchoLength = 64;
-
     /// <summary>Length in characters (Unicode scalar values), as a publisher counts them.</summary>
     public static int Length(string text)
     {
@@ -44,19 +40,6 @@ public static class Limits
         }
 
         return length;
-    }
-
-    /// <summary>A rejected value as an error may quote it: shortened, and with what is not printable escaped.</summary>
-    public static string Echo(string text)
-    {
-        var shortened = text.Length > EchoLength ? text[..EchoLength] + "…" : text;
-        var echo = new StringBuilder(shortened.Length);
-        foreach (var c in shortened)
-        {
-            echo.Append(char.IsControl(c) || char.IsSurrogate(c) ? $"\\u{(int)c:x4}" : c.ToString());
-        }
-
-        return echo.ToString();
     }
 
     /// <summary>The string's value, or null when it is not valid UTF-16 (an escaped unpaired surrogate).</summary>

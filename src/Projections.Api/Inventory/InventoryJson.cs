@@ -34,5 +34,5 @@ public static class InventoryJson
     }
 
     /// <summary>Money always shows two decimals (1850000.00), whatever the scale the sums ended with.</summary>
-    private static decimal Money(decimal amount) => Hosting.Money.TwoDecimals(amount);
+    private static decimal Money(decimal amount) => ReadModels.Money.TwoDecimals(amount);
 }

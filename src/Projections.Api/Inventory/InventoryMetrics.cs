@@ -1,7 +1,7 @@
 namespace Projections.Inventory;
 
 /// <summary>What the projection remembers of one product: enough to know what it adds to the inventory metrics.</summary>
-public sealed class ProductState : Projections.Hosting.IEntityState
+public sealed class ProductState : Projections.ReadModels.IEntityState
 {
     public string Id { get; set; } = "";
     public bool Created { get; set; }
@@ -132,7 +132,7 @@ public sealed class InventoryView
 }
 
 /// <summary>The inventory metrics for both <c>active_only</c> views. One document, kept by <see cref="InventoryMetricsProjection"/>.</summary>
-public sealed class InventoryMetrics : Projections.Hosting.IEntityState
+public sealed class InventoryMetrics : Projections.ReadModels.IEntityState
 {
     public const string DocumentId = "inventory";
 

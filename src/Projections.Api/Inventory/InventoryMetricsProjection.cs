@@ -1,5 +1,4 @@
-using Projections.Hosting;
-using Projections.Ingest;
+using Projections.ReadModels;
 
 namespace Projections.Inventory;
 
@@ -8,10 +7,9 @@ namespace Projections.Inventory;
 /// <see cref="ProductState"/> per product. Changing the default low-stock threshold needs a rebuild of this projection.
 /// </summary>
 public sealed class InventoryMetricsProjection(int defaultLowStockThreshold)
-    : EntityTotalsProjection<ProductState, InventoryMetrics>(ProjectionName, EventContract.Types.Select(t => t.ClrType).Where(t => t.IsAssignableTo(typeof(IProductEvent))))
+    : EntityTotalsProjection<ProductState, InventoryMetrics>(ProjectionName, IProductEvent.Types)
 {
     public const string ProjectionName = "InventoryMetrics";
-    public const string ShardName = ProjectionName + ":All";
 
     protected override string TotalsId => InventoryMetrics.DocumentId;
 

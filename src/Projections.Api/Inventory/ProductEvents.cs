@@ -6,6 +6,14 @@ namespace Projections.Inventory;
 public interface IProductEvent
 {
     string ProductId { get; }
+
+    /// <summary>Every product and inventory event type.</summary>
+    static IReadOnlyList<Type> Types { get; } =
+    [
+        typeof(ProductCreated), typeof(ProductPriceSet), typeof(ProductPriceRemoved), typeof(ProductActivated), typeof(ProductDeactivated),
+        typeof(ProductDeleted), typeof(StockSet), typeof(StockAdjusted), typeof(StockReserved), typeof(ReservationReleased),
+        typeof(ReservationFulfilled), typeof(LowStockThresholdSet),
+    ];
 }
 
 public sealed record ProductCreated(string ProductId, string OrgId, string Name, bool Active, decimal? Price, string Currency, DateTimeOffset OccurredAt) : IProductEvent;

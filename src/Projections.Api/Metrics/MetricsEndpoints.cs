@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Projections.Auth;
 using Projections.Hosting;
+using Projections.ReadModels;
 using Projections.Inventory;
 using Projections.Users;
 
@@ -72,7 +73,7 @@ public static class MetricsEndpoints
                 activeOnly = false;
                 return null;
             default:
-                return Task.FromResult(Problems.BadRequest($"active_only must be 1, true, yes, 0, false or no, not '{Ingest.Limits.Echo(raw.ToString())}'."));
+                return Task.FromResult(Problems.BadRequest($"active_only must be 1, true, yes, 0, false or no, not '{Problems.Quote(raw.ToString())}'."));
         }
     }
 

@@ -2,74 +2,84 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using JasperFx.CommandLine;
 using Projections.Auth;
-using Projections.Rebuilds;
+using Projections.Hosting;
+using Projections.ReadModels;
 
 namespace Projections.Operations;
 
-public sealed class OperatorInput : NetCoreInput
-{
-    [Description("list (projections with lag), rebuild (one projection, or all), dead-letters (set-aside events), replay (one set-aside event, or all) or health")]
-    public string Action { get; set; } = "list";
-
-    [Description("For rebuild: a projection's name, or all; for replay: a set-aside event's id, or all")]
-    public string Name { get; set; } = "all";
-
-    [Description("Base URL of a running service")]
-    public string UrlFlag { get; set; } = Environment.GetEnvironmentVariable("PROJECTIONS_URL") ?? "http://127.0.0.1:5080";
-
-    [Description("Admin bearer token (default: PROJECTIONS_TOKEN, else a dev token signed with this environment's Auth:SigningKey)")]
-    public string? TokenFlag { get; set; } = Environment.GetEnvironmentVariable("PROJECTIONS_TOKEN");
-}
-
 /// <summary>
 /// The operator's command line (wrapped by <c>ops/projections</c>): talks to a running service over its admin HTTP API,
-/// so it works against any node and needs nothing but a URL and an admin token.
+/// so it works against any node and needs nothing but a URL and an admin token. It runs before the host is built, so
+/// an operator sees only the answer.
+/// <code>
+/// ops list | rebuild &lt;name&gt;|all | dead-letters | replay &lt;id&gt;|all | health  [--url URL] [--token TOKEN]
+/// </code>
+/// The URL defaults to <c>PROJECTIONS_URL</c> (else http://127.0.0.1:5080); the token to <c>PROJECTIONS_TOKEN</c>, else a
+/// dev admin token signed with this environment's <c>Auth:SigningKey</c>.
 /// </summary>
-[Description("Operate a running service: list projections with lag, rebuild with a live progress bar, check health", Name = "ops")]
-public sealed class OperatorCommand : JasperFxAsyncCommand<OperatorInput>
+public static class OperatorCommand
 {
+    private const string Usage = "Usage: ops list | rebuild <name>|all | dead-letters | replay <id>|all | health  [--url URL] [--token TOKEN]";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public override async Task<bool> Execute(OperatorInput input)
+    public static bool Handles(string[] args) => args is ["ops", ..];
+
+    public static async Task<int> RunAsync(string[] args)
     {
-        using var http = new HttpClient { BaseAddress = new Uri(input.UrlFlag), Timeout = TimeSpan.FromSeconds(30) };
-        var action = input.Action.ToLowerInvariant();
-        if (action is not ("list" or "rebuild" or "dead-letters" or "replay" or "health"))
+        var (positional, url, token) = (new List<string>(), Environment.GetEnvironmentVariable("PROJECTIONS_URL") ?? "http://127.0.0.1:5080",
+            Environment.GetEnvironmentVariable("PROJECTIONS_TOKEN"));
+        for (var i = 1; i < args.Length; i++)
         {
-            await Console.Error.WriteLineAsync($"Unknown action '{input.Action}': use list, rebuild <name>|all, dead-letters, replay <id>|all, or health.");
-            return false;
+            switch (args[i])
+            {
+                case "--url" when i + 1 < args.Length: url = args[++i]; break;
+                case "--token" when i + 1 < args.Length: token = args[++i]; break;
+                default: positional.Add(args[i]); break;
+            }
         }
 
+        var action = positional.ElementAtOrDefault(0)?.ToLowerInvariant() ?? "list";
+        var name = positional.ElementAtOrDefault(1) ?? "all";
+        if (action is not ("list" or "rebuild" or "dead-letters" or "replay" or "health"))
+        {
+            await Console.Error.WriteLineAsync($"Unknown action '{action}'. {Usage}");
+            return 2;
+        }
+
+        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
         if (action != "health")
         {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", input.TokenFlag ?? DevAdminToken(input));
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token ?? DevAdminToken());
         }
 
         try
         {
-            return action switch
+            var done = action switch
             {
                 "list" => await ListAsync(http),
-                "rebuild" => await RebuildAsync(http, input.Name),
+                "rebuild" => await RebuildAsync(http, name),
                 "dead-letters" => await DeadLettersAsync(http),
-                "replay" => await ReplayAsync(http, input.Name),
+                "replay" => await ReplayAsync(http, name),
                 _ => await HealthAsync(http),
             };
+            return done ? 0 : 1;
         }
         catch (HttpRequestException e)
         {
-            await Console.Error.WriteLineAsync($"Cannot reach {input.UrlFlag}: {e.Message}");
-            return false;
+            await Console.Error.WriteLineAsync($"Cannot reach {url}: {e.Message}");
+            return 1;
         }
     }
 
-    private static string DevAdminToken(OperatorInput input)
+    /// <summary>A dev admin token signed with the signing key this environment configures (Development has one).</summary>
+    private static string DevAdminToken()
     {
-        using var host = input.BuildHost();
-        var options = host.Services.GetRequiredService<IConfiguration>().GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        return DevTokens.Mint(options, Caller.Admin, subject: "operator", lifetime: TimeSpan.FromHours(1));
+        var environment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
+        var configuration = new ConfigurationBuilder().SetBasePath(AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true).AddJsonFile($"appsettings.{environment}.json", optional: true)
+            .AddEnvironmentVariables().Build();
+        return DevTokens.Mint(SettingsSetup.Read<AuthSettings>(configuration), Caller.Admin, subject: "operator", lifetime: TimeSpan.FromHours(1));
     }
 
     private static async Task<bool> ListAsync(HttpClient http)

@@ -3,7 +3,7 @@ using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
 using Marten.Storage;
-using Projections.Hosting;
+using Projections.ReadModels;
 
 namespace Projections.Operations;
 
@@ -40,16 +40,16 @@ public sealed class ProjectionFault
 /// <see cref="ProjectionFault"/>, and removed once the shard moves past the point where it failed. So status and
 /// readiness, on any node, say "retrying" with the error instead of "running" while the daemon retries a batch.
 /// </summary>
-public sealed class ProjectionFaults(IDocumentStore store, ProjectionProgress progress, TimeProvider clock, ILogger<ProjectionFaults> logger)
-    : BackgroundService, IObserver<ShardState>
+public sealed class ProjectionFaults(IDocumentStore store, ProjectionProgress progress, ProjectionCatalogue catalogue, TimeProvider clock,
+    ILogger<ProjectionFaults> logger) : BackgroundService, IObserver<ShardState>
 {
     private readonly Channel<ShardState> _states = Channel.CreateUnbounded<ShardState>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, ProjectionFault> _recorded = new(StringComparer.Ordinal);
-    private static readonly HashSet<string> Shards = [.. StoreSetup.Projections.Select(p => p.Shard)];
+    private readonly HashSet<string> _shards = [.. catalogue.Projections.Select(p => p.Shard)];
 
     public void OnNext(ShardState value)
     {
-        if (Shards.Contains(value.ShardName) && value.Action is ShardAction.Paused or ShardAction.Updated)
+        if (_shards.Contains(value.ShardName) && value.Action is ShardAction.Paused or ShardAction.Updated)
         {
             _states.Writer.TryWrite(value);
         }
@@ -106,8 +106,12 @@ public sealed class ProjectionFaults(IDocumentStore store, ProjectionProgress pr
         var stuckAt = progress.Of(state.ShardName);
         var fault = recorded is not null && recorded.StuckAt == stuckAt
             ? recorded
-            : new ProjectionFault { Id = state.ShardName, Projection = state.ShardName.Split(':')[0], StuckAt = stuckAt, FirstFailedAt = now };
-        fault.Error = Rebuilds.SetAsideEvent.Describe(error);
+            : new ProjectionFault
+            {
+                Id = state.ShardName, Projection = catalogue.Projections.Single(p => p.Shard == state.ShardName).Name, StuckAt = stuckAt,
+                FirstFailedAt = now,
+            };
+        fault.Error = SetAsideEvent.Describe(error);
         fault.LastFailedAt = now;
         fault.Attempts++;
         await using (var session = store.LightweightSession())

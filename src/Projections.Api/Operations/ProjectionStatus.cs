@@ -1,8 +1,7 @@
 using JasperFx.Events.Projections;
 using Marten;
 using Npgsql;
-using Projections.Hosting;
-using Projections.Rebuilds;
+using Projections.ReadModels;
 
 namespace Projections.Operations;
 
@@ -24,7 +23,7 @@ public sealed record ProjectionsReport(long HighWaterMark, long DeadLetterEvents
 }
 
 /// <summary>Reads the projections' state from the database, so any node answers for the whole cluster.</summary>
-public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
+public sealed class ProjectionStatus(IDocumentStore store, ProjectionCatalogue catalogue, TimeProvider clock)
 {
     public async Task<ProjectionsReport> ReadAsync(CancellationToken cancellation)
     {
@@ -33,11 +32,11 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
         await using var session = store.QuerySession();
         var connection = (NpgsqlConnection)session.Connection!;
 
-        var slots = (await session.LoadManyAsync<ProjectionSlots>(cancellation, StoreSetup.Projections.Select(p => p.Name))).ToDictionary(s => s.Id);
-        var faults = (await session.LoadManyAsync<ProjectionFault>(cancellation, StoreSetup.Projections.Select(p => p.Shard))).ToDictionary(f => f.Id);
+        var slots = (await session.LoadManyAsync<ProjectionSlots>(cancellation, catalogue.Names)).ToDictionary(s => s.Id);
+        var faults = (await session.LoadManyAsync<ProjectionFault>(cancellation, catalogue.Projections.Select(p => p.Shard))).ToDictionary(f => f.Id);
         var now = clock.GetUtcNow();
         var projections = new List<ProjectionInfo>();
-        foreach (var (name, shardName) in StoreSetup.Projections)
+        foreach (var (name, shardName) in catalogue.Projections.Select(p => (p.Name, p.Shard)))
         {
             var shard = shards.FirstOrDefault(s => s.ShardName == shardName);
             var sequence = shard?.Sequence ?? 0;
@@ -53,7 +52,7 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
             projections.Add(new ProjectionInfo(name, slot?.Version ?? 1, status, sequence, lag, lagSeconds, lastError, setAside));
         }
 
-        await using var last = new NpgsqlCommand($"select coalesce(max(seq_id), 0) from {StoreSetup.SchemaName}.mt_events", connection);
+        await using var last = new NpgsqlCommand(MartenTables.LastSequence, connection);
         var lastEvent = Convert.ToInt64(await last.ExecuteScalarAsync(cancellation));
         return new ProjectionsReport(highWaterMark, projections.Sum(p => p.DeadLetterEvents) + await MartenDeadLettersAsync(connection, cancellation),
             projections)
@@ -96,9 +95,7 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
     /// <summary>How long the oldest event the projection has not processed has been waiting.</summary>
     private async Task<double> SecondsSinceEventAfterAsync(NpgsqlConnection connection, long sequence, CancellationToken cancellation)
     {
-        await using var command = new NpgsqlCommand(
-            $"select timestamp from {StoreSetup.SchemaName}.mt_events where seq_id > @seq order by seq_id limit 1", connection);
-        command.Parameters.AddWithValue("seq", sequence);
+        await using var command = new NpgsqlCommand(MartenTables.FirstAppendAfter, connection) { Parameters = { new() { Value = sequence } } };
         return await command.ExecuteScalarAsync(cancellation) is DateTime appended
             ? Math.Max(0, Math.Round((clock.GetUtcNow() - new DateTimeOffset(appended, TimeSpan.Zero)).TotalSeconds, 3))
             : 0;
@@ -107,9 +104,7 @@ public sealed class ProjectionStatus(IDocumentStore store, TimeProvider clock)
     /// <summary>Events Marten's daemon skipped itself (stored data it could not deserialize), kept in its own table.</summary>
     private static async Task<long> MartenDeadLettersAsync(NpgsqlConnection connection, CancellationToken cancellation)
     {
-        await using var command = new NpgsqlCommand(
-            $"select case when to_regclass('{StoreSetup.SchemaName}.mt_doc_deadletterevent') is null then 0 " +
-            $"else (select count(*) from {StoreSetup.SchemaName}.mt_doc_deadletterevent) end", connection);
+        await using var command = new NpgsqlCommand(MartenTables.MartenDeadLetters, connection);
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellation));
     }
 }

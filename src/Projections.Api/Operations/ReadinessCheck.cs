@@ -1,18 +1,27 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Projections.Hosting;
 
 namespace Projections.Operations;
 
 /// <summary>The <c>Health</c> configuration section.</summary>
-public sealed class HealthSettings
+public sealed class HealthSettings : ISettings
 {
-    public const string Section = "Health";
+    public static string Section => "Health";
 
     /// <summary>Not ready while any projection is further behind the high-water mark than this many events.</summary>
     public long MaxLagEvents { get; set; } = 100_000;
 
     /// <summary>Not ready when an event has waited this long for the high-water mark or a projection to reach it.</summary>
     public TimeSpan StalledAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    public IEnumerable<string> Problems(IHostEnvironment environment)
+    {
+        if (MaxLagEvents < 0 || StalledAfter < TimeSpan.Zero)
+        {
+            yield return "Health:MaxLagEvents and Health:StalledAfter must not be negative.";
+        }
+    }
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Projections.Hosting;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -22,7 +23,7 @@ public sealed class PublishSampleCommand : JasperFxAsyncCommand<PublishSampleInp
     public override async Task<bool> Execute(PublishSampleInput input)
     {
         using var host = input.BuildHost();
-        var options = host.Services.GetRequiredService<IConfiguration>().GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        var options = SettingsSetup.Read<AuthSettings>(host.Services.GetRequiredService<IConfiguration>());
         using var http = new HttpClient { BaseAddress = new Uri(input.UrlFlag) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", DevTokens.Mint(options, Caller.Service, subject: "sample-publisher"));
 

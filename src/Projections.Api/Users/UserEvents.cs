@@ -8,6 +8,13 @@ public enum UserRole { Customer, Staff, Admin }
 public interface IUserEvent
 {
     string UserId { get; }
+
+    /// <summary>Every user event type.</summary>
+    static IReadOnlyList<Type> Types { get; } =
+    [
+        typeof(UserRegistered), typeof(UserRoleChanged), typeof(UserActivated), typeof(UserDeactivated), typeof(UserEmailVerified),
+        typeof(UserPhoneVerified), typeof(UserEmailChanged), typeof(UserPhoneChanged), typeof(UserDeleted),
+    ];
 }
 
 public sealed record UserRegistered(string UserId, UserRole Role, bool Active, bool EmailVerified, bool PhoneVerified, DateTimeOffset OccurredAt) : IUserEvent;

@@ -1,7 +1,7 @@
 namespace Projections.Users;
 
 /// <summary>What the projection remembers of one user: enough to know which counts it is in.</summary>
-public sealed class UserState : Projections.Hosting.IEntityState
+public sealed class UserState : Projections.ReadModels.IEntityState
 {
     public string Id { get; set; } = "";
     public bool Registered { get; set; }
@@ -44,7 +44,7 @@ public sealed class RoleCounts
 }
 
 /// <summary>The user counts of the Metrics API, by role. One document, kept by <see cref="UserMetricsProjection"/>.</summary>
-public sealed class UserMetrics : Projections.Hosting.IEntityState
+public sealed class UserMetrics : Projections.ReadModels.IEntityState
 {
     public const string DocumentId = "users";
 

@@ -1,14 +1,12 @@
-using Projections.Hosting;
-using Projections.Ingest;
+using Projections.ReadModels;
 
 namespace Projections.Users;
 
 /// <summary>Keeps <see cref="UserMetrics"/> (counts by role) from the user events, through one <see cref="UserState"/> per user.</summary>
 public sealed class UserMetricsProjection()
-    : EntityTotalsProjection<UserState, UserMetrics>(ProjectionName, EventContract.Types.Select(t => t.ClrType).Where(t => t.IsAssignableTo(typeof(IUserEvent))))
+    : EntityTotalsProjection<UserState, UserMetrics>(ProjectionName, IUserEvent.Types)
 {
     public const string ProjectionName = "UserMetrics";
-    public const string ShardName = ProjectionName + ":All";
 
     protected override string TotalsId => UserMetrics.DocumentId;
 

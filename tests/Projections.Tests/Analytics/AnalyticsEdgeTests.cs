@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Alba;
 using Microsoft.Net.Http.Headers;
-using Projections.Hosting;
+using Projections.ReadModels;
 using Projections.Tests.Infrastructure;
 using static Projections.Tests.Analytics.AnalyticsApi;
 

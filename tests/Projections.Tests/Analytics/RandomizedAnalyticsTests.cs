@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Projections.Hosting;
+using Projections.ReadModels;
 using Projections.Tests.Infrastructure;
 
 namespace Projections.Tests.Analytics;

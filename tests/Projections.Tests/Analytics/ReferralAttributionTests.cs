@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Projections.Analytics;
-using Projections.Hosting;
+using Projections.ReadModels;
 using Projections.Referrals;
 
 namespace Projections.Tests.Analytics;

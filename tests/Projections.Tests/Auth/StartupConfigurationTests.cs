@@ -13,7 +13,7 @@ public sealed class StartupConfigurationTests
     {
         { "an authority without an audience", null, "https://login.example.com", null, "Auth:Audience" },
         { "a signing key and an authority", TestTokens.SigningKey, "https://login.example.com", TestTokens.Audience, "Both Auth:SigningKey and Auth:Authority" },
-        { "the built-in Development key", AuthOptions.DevelopmentSigningKey, null, null, "built-in Development key" },
+        { "the built-in Development key", AuthSettings.DevelopmentSigningKey, null, null, "built-in Development key" },
         { "no key and no authority", null, null, null, "No token validation is configured" },
         { "a key shorter than 32 bytes", "too-short-a-key", null, null, "at least 32 bytes" },
     };
@@ -44,7 +44,7 @@ public sealed class StartupConfigurationTests
     public void The_development_key_constant_is_the_one_development_uses()
     {
         var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "appsettings.Development.json")));
-        Assert.Equal(AuthOptions.DevelopmentSigningKey, settings.RootElement.GetProperty("Auth").GetProperty("SigningKey").GetString());
+        Assert.Equal(AuthSettings.DevelopmentSigningKey, settings.RootElement.GetProperty("Auth").GetProperty("SigningKey").GetString());
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class StartupConfigurationTests
         Assert.Contains("Auth__SigningKey: ${PROJECTIONS_SIGNING_KEY:?", compose);
         Assert.Contains("POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?", compose);
         Assert.DoesNotContain("ports:", postgres);
-        Assert.DoesNotContain(AuthOptions.DevelopmentSigningKey, compose);
+        Assert.DoesNotContain(AuthSettings.DevelopmentSigningKey, compose);
         // The repository's own configuration carries no key outside Development.
         Assert.DoesNotContain("SigningKey", File.ReadAllText(Path.Combine(RepositoryRoot.Path, "src/Projections.Api/appsettings.json")));
     }

@@ -5,9 +5,8 @@ using Marten;
 using Marten.Events.Daemon.Coordination;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Projections.Hosting;
 using Projections.Ingest;
-using Projections.Rebuilds;
+using Projections.ReadModels;
 using Wolverine.Persistence.Durability.DeadLetterManagement;
 using Wolverine.Runtime;
 

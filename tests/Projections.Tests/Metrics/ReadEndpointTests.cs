@@ -1,6 +1,6 @@
 using System.Net;
 using Alba;
-using Projections.Hosting;
+using Projections.ReadModels;
 using Projections.Sample;
 using Projections.Tests.Infrastructure;
 

@@ -50,7 +50,7 @@ public sealed partial class TelemetryTests(AppFixture app) : AppTest(app)
     private static async Task<string> ScrapeAsync(IAlbaHost host)
     {
         // The gauges show what the progress poller last saw: let it see the latest progress first.
-        await host.Services.GetRequiredService<Projections.Hosting.ProjectionProgress>().RefreshAsync(CancellationToken.None);
+        await host.Services.GetRequiredService<Projections.ReadModels.ProjectionProgress>().RefreshAsync(CancellationToken.None);
         var result = await host.Scenario(s =>
         {
             s.Get.Url("/prometheus");

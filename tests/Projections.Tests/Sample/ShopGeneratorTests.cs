@@ -1,6 +1,6 @@
+using Projections.Shop;
 using System.Text.Json.Nodes;
 using Projections.Ingest;
-using Projections.Sample;
 
 namespace Projections.Tests.Sample;
 

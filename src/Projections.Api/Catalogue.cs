@@ -1,0 +1,24 @@
+using Projections.Analytics;
+using Projections.Ingest;
+using Projections.Inventory;
+using Projections.ReadModels;
+using Projections.Users;
+
+namespace Projections;
+
+/// <summary>
+/// The service's projections, and the events stored for them: the one list the projection engine (ReadModels/) runs.
+/// Adding a projection is a line here and a folder of its own.
+/// </summary>
+public static class Catalogue
+{
+    public static IReadOnlyList<IReadModelBuilder> Projections(ProjectionSettings settings) =>
+    [
+        new UserMetricsProjection(),
+        new InventoryMetricsProjection(settings.LowStockThreshold),
+        new GalleryAnalyticsProjection(),
+    ];
+
+    /// <summary>Every event type of the v1 contract, stored under its wire name.</summary>
+    public static IReadOnlyList<(Type ClrType, string Name)> EventTypes { get; } = [.. EventContract.Types.Select(t => (t.ClrType, t.Name))];
+}

@@ -1,0 +1,54 @@
+using Marten;
+
+namespace Projections.ReadModels;
+
+/// <summary>
+/// What a projection does with its events, against one slot of its documents (see
+/// <see cref="SlottedProjection"/>, which decides the slot and writes what this computes).
+/// </summary>
+public interface IReadModelBuilder
+{
+    /// <summary>The projection's name (its shard is <c>{Name}:All</c>).</summary>
+    string Name { get; }
+
+    /// <summary>The only events loaded for this projection.</summary>
+    IReadOnlyList<Type> EventTypes { get; }
+
+    /// <summary>The document types this projection writes.</summary>
+    IReadOnlyList<Type> DocumentTypes { get; }
+
+    /// <summary>
+    /// Loads the documents the events (their data, in sequence order) touch, applies the events and returns the
+    /// documents to write. Writes nothing itself: a batch that throws leaves nothing behind, so it can be tried again
+    /// without the event that made it throw (see <see cref="EventIsolation"/>).
+    /// </summary>
+    Task<DocumentChanges> PrepareAsync(IDocumentSource source, IReadOnlyList<ProjectedEvent> events, CancellationToken cancellation);
+}
+
+/// <summary>An event as a projection sees it: its data, and its place in its entity's stream (1 for the entity's first).</summary>
+public readonly record struct ProjectedEvent(object Data, long Version);
+
+/// <summary>Where a projection batch loads its documents from: one slot, plus what earlier steps of the batch computed.</summary>
+public interface IDocumentSource
+{
+    /// <summary>The documents of type <typeparamref name="T"/> with these ids; ids with no document are left out. Every
+    /// call returns new objects, which the caller may change.</summary>
+    Task<IReadOnlyDictionary<string, T>> LoadManyAsync<T>(IReadOnlyCollection<string> ids, CancellationToken cancellation)
+        where T : class, IEntityState;
+}
+
+/// <summary>The documents of one slot, as committed (a projection batch's own writes run only when it commits).</summary>
+public sealed class SlotSource(IQuerySession slot) : IDocumentSource
+{
+    public async Task<IReadOnlyDictionary<string, T>> LoadManyAsync<T>(IReadOnlyCollection<string> ids, CancellationToken cancellation)
+        where T : class, IEntityState =>
+        ids.Count == 0
+            ? new Dictionary<string, T>(StringComparer.Ordinal)
+            : (await slot.LoadManyAsync<T>(cancellation, ids)).ToDictionary(d => d.Id, StringComparer.Ordinal);
+}
+
+/// <summary>A projection document keyed by a string id.</summary>
+public interface IEntityState
+{
+    string Id { get; }
+}

@@ -1,0 +1,40 @@
+using System.Collections.Frozen;
+
+namespace Projections.ReadModels;
+
+/// <summary>A projection as the engine runs it: what it does with its events, and where its progress is recorded.</summary>
+public sealed class CataloguedProjection(IReadModelBuilder builder)
+{
+    public IReadModelBuilder Builder { get; } = builder;
+
+    public string Name => Builder.Name;
+
+    /// <summary>The daemon's shard for the projection, whose progress Marten records under this name.</summary>
+    public string Shard { get; } = builder.Name + ":All";
+
+    public IReadOnlyList<Type> DocumentTypes => Builder.DocumentTypes;
+}
+
+/// <summary>
+/// Every projection of the service, in one list (given by <c>Catalogue.cs</c>): Marten's setup, the daemon's progress,
+/// reads, rebuilds, set-aside events, status, health and telemetry all read it from here.
+/// </summary>
+public sealed class ProjectionCatalogue
+{
+    private readonly FrozenDictionary<string, CataloguedProjection> _byName;
+
+    public ProjectionCatalogue(IEnumerable<IReadModelBuilder> builders)
+    {
+        Projections = [.. builders.Select(b => new CataloguedProjection(b))];
+        _byName = Projections.ToFrozenDictionary(p => p.Name, StringComparer.Ordinal);
+    }
+
+    public IReadOnlyList<CataloguedProjection> Projections { get; }
+
+    public IEnumerable<string> Names => Projections.Select(p => p.Name);
+
+    public CataloguedProjection? Find(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>The shard a projection's progress is recorded under.</summary>
+    public string ShardOf(string projection) => _byName[projection].Shard;
+}

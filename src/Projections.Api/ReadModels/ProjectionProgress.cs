@@ -1,0 +1,137 @@
+using System.Collections.Frozen;
+using System.Diagnostics.Metrics;
+using JasperFx.Events.Projections;
+using Marten;
+using Microsoft.Extensions.Options;
+using Projections.Hosting;
+
+namespace Projections.ReadModels;
+
+/// <summary>
+/// The last known progress (event sequence processed through) of every projection shard, and the slot each projection's
+/// reads come from, refreshed in the background
+/// so that a read learns whether anything changed without a database round trip of its own. Reads that ask for
+/// <c>min_sequence</c> beyond what is known wait here, refreshing until the projection catches up or time runs out.
+/// What it last saw is also reported as gauges: the high-water mark, and each projection's sequence and lag.
+/// </summary>
+public sealed class ProjectionProgress : BackgroundService
+{
+    private readonly IDocumentStore _store;
+    private readonly ReadModelCache _cache;
+    private readonly ProjectionCatalogue _catalogue;
+    private readonly IOptions<ProjectionSettings> _settings;
+    private readonly ILogger<ProjectionProgress> _logger;
+
+    public ProjectionProgress(IDocumentStore store, ReadModelCache cache, ProjectionCatalogue catalogue, IOptions<ProjectionSettings> settings,
+        IMeterFactory meters, ILogger<ProjectionProgress> logger)
+    {
+        (_store, _cache, _catalogue, _settings, _logger) = (store, cache, catalogue, settings, logger);
+        // On a meter of this host's factory, so that several hosts in one process (the tests) each report their own.
+        var meter = meters.Create(Telemetry.Name);
+        meter.CreateObservableGauge("projections.high_water_mark", () => Of(ShardState.HighWaterMark),
+            "{sequence}", "The highest event sequence the daemon may process.");
+        meter.CreateObservableGauge("projections.sequence", () => Each(shard => Of(shard)),
+            "{sequence}", "The event sequence each projection has processed through.");
+        meter.CreateObservableGauge("projections.lag.events", () => Each(shard => Math.Max(0, Of(ShardState.HighWaterMark) - Of(shard))),
+            "{event}", "Events up to the high-water mark each projection has not processed yet.");
+    }
+
+    private IEnumerable<Measurement<long>> Each(Func<string, long> value) =>
+        _catalogue.Projections.Select(p => new Measurement<long>(value(p.Shard), new KeyValuePair<string, object?>("projection", p.Name)));
+
+    private static readonly TimeSpan WaitPollInterval = TimeSpan.FromMilliseconds(15);
+    private volatile FrozenDictionary<string, long> _current = FrozenDictionary<string, long>.Empty;
+    private volatile FrozenDictionary<string, ProjectionSlots> _slots = FrozenDictionary<string, ProjectionSlots>.Empty;
+    private readonly Lock _gate = new();
+    private Task? _refreshing;
+
+    /// <summary>The sequence a projection shard has processed through, as last seen (0 before it has processed anything).</summary>
+    public long Of(string shardName) => _current.GetValueOrDefault(shardName);
+
+    /// <summary>The slot a projection's reads come from, as last seen.</summary>
+    public string ActiveSlot(string projection) => _slots.TryGetValue(projection, out var slots) ? slots.Active : ProjectionSlots.Blue;
+
+    /// <summary>A projection's slots and rebuild, as last seen (null before its first rebuild).</summary>
+    public ProjectionSlots? Slots(string projection) => _slots.GetValueOrDefault(projection);
+
+    /// <summary>Looks the progress up now; concurrent callers share one query.</summary>
+    public Task RefreshAsync(CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            if (_refreshing is { IsCompleted: false } running)
+            {
+                return running;
+            }
+
+            return _refreshing = LoadAsync(cancellation);
+        }
+    }
+
+    private async Task LoadAsync(CancellationToken cancellation)
+    {
+        var shards = await _store.Advanced.AllProjectionProgress(token: cancellation);
+        var next = shards.ToFrozenDictionary(s => s.ShardName, s => s.Sequence);
+        // Progress only moves back when a projection is rebuilt or the store is reset: cached responses keyed by the
+        // old sequence numbers may not match the documents any more.
+        if (_current.Any(previous => next.GetValueOrDefault(previous.Key) < previous.Value))
+        {
+            _cache.Clear();
+        }
+
+        // Read after the progress: a slot switch commits together with the progress it was made at, so the slots seen here
+        // hold at least everything the progress above says. Published before the progress, so that a reader who looks
+        // the progress up first and the slot afterwards never pairs a new progress with an older slot.
+        await using var session = _store.QuerySession();
+        var slots = await session.LoadManyAsync<ProjectionSlots>(cancellation, _catalogue.Names);
+        _slots = slots.ToFrozenDictionary(s => s.Id);
+        _current = next;
+    }
+
+    /// <summary>Waits until every shard has processed through <paramref name="sequence"/>; false when time runs out.</summary>
+    public async Task<bool> WaitForAsync(IReadOnlyList<string> shards, long sequence, CancellationToken cancellation)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(_settings.Value.MinSequenceTimeout);
+        try
+        {
+            while (true)
+            {
+                if (shards.All(s => Of(s) >= sequence))
+                {
+                    return true;
+                }
+
+                await RefreshAsync(timeout.Token);
+                if (shards.All(s => Of(s) >= sequence))
+                {
+                    return true;
+                }
+
+                await Task.Delay(WaitPollInterval, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_settings.Value.ProgressPollInterval);
+        do
+        {
+            try
+            {
+                await RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Reads keep answering from the last known progress; the next tick tries again.
+                _logger.LogWarning(e, "Could not read projection progress");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}
