@@ -63,6 +63,6 @@ public static class AnalyticsEndpoint
 
                 return buffer.WrittenSpan.ToArray();
             }, csv ? "text/csv; charset=utf-8" : "application/json",
-            csv ? $"attachment; filename=\"gallery-analytics-{range.First:yyyy-MM-dd}-{range.Last:yyyy-MM-dd}.csv\"" : null);
+            csv ? $"attachment; filename=\"{AnalyticsReport.CsvFileName(range)}\"" : null);
     }
 }

@@ -130,7 +130,8 @@ public sealed class AnalyticsReport(AnalyticsRange range, AnalyticsFigures total
         json.WriteEndObject();
     }
 
-    public string CsvFileName => $"gallery-analytics-{range.First:yyyy-MM-dd}-{range.Last:yyyy-MM-dd}.csv";
+    /// <summary>The name a range's CSV export is downloaded under.</summary>
+    public static string CsvFileName(AnalyticsRange range) => $"gallery-analytics-{range.First:yyyy-MM-dd}-{range.Last:yyyy-MM-dd}.csv";
 
     /// <summary>The export the seed's dashboard built on the client (overview, top artists), plus the timeline.</summary>
     public string ToCsv()

@@ -1,3 +1,6 @@
+// Analytics/: the Admin Analytics API: its projection (day and month buckets, orders, carts, referral days, artist
+// names), range parsing, the JSON and CSV report and the route. Uses ReadModels, the Orders, Carts, Referrals and Artists
+// events, Ingest's contract (status names), Hosting and Auth.
 using Projections.ReadModels;
 using Projections.Artists;
 using Projections.Carts;

@@ -1,3 +1,4 @@
+// Auth/: token validation, roles and permissions (shared/contract/auth.md), dev tokens. Uses Hosting.
 using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.IdentityModel.Tokens;

@@ -1,3 +1,5 @@
+// Benchmark/: routes for ops/bench only (Benchmark:Enabled): the ceiling and the SQL baseline. Uses ReadModels,
+// Analytics, Users, Inventory, Hosting and Auth.
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

@@ -1,3 +1,5 @@
+// Carts/: the cart events. Uses nothing; the analytics keep what they need of a cart.
+
 namespace Projections.Carts;
 
 public sealed record CartCreated(string CartId, string? CustomerId, DateTimeOffset OccurredAt);

@@ -1,3 +1,5 @@
+// Hosting/: the wiring every folder may use and that uses none of them: settings (one way to bind and validate them),
+// problem details, resilience against an unreachable database, telemetry.
 using Microsoft.Extensions.Options;
 
 namespace Projections.Hosting;

@@ -1,3 +1,6 @@
+// Ingest/: the v1 wire contract (EventContract, Limits), validation (EnvelopeBatch, DataReader), POST /api/events, the
+// queue's PublishEvents, and the idempotent append (EventIngestor). Uses the domain folders' event records, Hosting, Auth
+// and ReadModels' MartenTables.
 using System.Collections.Frozen;
 using Projections.Artists;
 using Projections.Carts;
@@ -101,10 +104,6 @@ public static class EventContract
     ];
 
     public static readonly FrozenDictionary<string, EventType> ByName = Types.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
-
-    public static readonly FrozenDictionary<Type, EventType> ByClrType = Types.ToFrozenDictionary(t => t.ClrType);
-
-    public static string StreamKeyOf(object @event) => ByClrType[@event.GetType()].StreamKey(@event);
 
     private static EventType Of<T>(string name, Func<DataReader, DateTimeOffset, T> read, Func<T, string> streamKey) where T : class =>
         new(name, typeof(T), (r, at) => read(r, at), e => streamKey((T)e));

@@ -1,3 +1,5 @@
+// Inventory/: product and inventory events, each product's state and the inventory figures of the Metrics API with
+// their projection and JSON fields. Uses ReadModels.
 using Projections.ReadModels;
 
 namespace Projections.Inventory;

@@ -1,3 +1,5 @@
+// Metrics/: the three Metrics API routes, answered from Users' and Inventory's read models. Uses ReadModels, Users,
+// Inventory, Hosting and Auth.
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;

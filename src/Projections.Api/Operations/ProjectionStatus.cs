@@ -1,3 +1,5 @@
+// Operations/: what operators rely on: status, faults of retried batches, readiness and the probes, the operator's
+// command line. Uses ReadModels, Hosting and Auth.
 using JasperFx.Events.Projections;
 using Marten;
 using Npgsql;

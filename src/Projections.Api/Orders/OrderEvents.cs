@@ -1,3 +1,5 @@
+// Orders/: the gallery order events. Uses nothing; the analytics keep what they need of an order.
+
 namespace Projections.Orders;
 
 public enum OrderStatus { Pending, Paid, Processing, PartiallyShipped, Shipped, Delivered, Cancelled }

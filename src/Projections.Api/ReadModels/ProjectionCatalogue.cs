@@ -1,3 +1,8 @@
+// ReadModels/: the projection engine. Marten's setup (StoreSetup) and every SQL statement on Marten's tables
+// (MartenTables); what a projection is (IReadModelBuilder, prepared batches, the retract/apply loop of TouchedEntities,
+// EntityTotalsProjection), how a batch is run (SlottedProjection: blue/green slots, rebuilds, set-aside events and their
+// replay, EventIsolation), written (BulkDocuments) and read (ProjectionProgress, ReadModelCache, ReadModelEndpoint).
+// Uses Hosting and Auth only; the projections themselves live in their domain folders and are listed in Catalogue.cs.
 using System.Collections.Frozen;
 
 namespace Projections.ReadModels;

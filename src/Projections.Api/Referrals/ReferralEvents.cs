@@ -1,3 +1,5 @@
+// Referrals/: referral clicks and artist-store sales. Uses nothing; the analytics attribute sales to clicks.
+
 namespace Projections.Referrals;
 
 public sealed record ReferralClicked(string ReferralId, string VisitorId, string OrgId, DateTimeOffset OccurredAt);

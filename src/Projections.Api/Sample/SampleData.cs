@@ -1,3 +1,4 @@
+// Sample/: the deterministic sample data set of ops/start and its publisher command. Uses Auth and Hosting.
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;

@@ -1,3 +1,5 @@
+// Users/: user events, each user's state and the user counts of the Metrics API (UserMetrics) with their projection
+// and JSON fields. Uses ReadModels.
 using Projections.ReadModels;
 
 namespace Projections.Users;
