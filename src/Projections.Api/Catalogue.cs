@@ -1,4 +1,5 @@
 using Projections.Analytics;
+using Projections.Hosting;
 using Projections.Ingest;
 using Projections.Inventory;
 using Projections.ReadModels;
@@ -12,12 +13,17 @@ namespace Projections;
 /// </summary>
 public static class Catalogue
 {
-    public static IReadOnlyList<IReadModelBuilder> Projections(ProjectionSettings settings) =>
-    [
-        new UserMetricsProjection(),
-        new InventoryMetricsProjection(settings.LowStockThreshold),
-        new GalleryAnalyticsProjection(),
-    ];
+    public static IReadOnlyList<IReadModelBuilder> Projections(WebApplicationBuilder builder)
+    {
+        var projections = builder.AddSettings<ProjectionSettings>();
+        var analytics = builder.AddSettings<AnalyticsSettings>();
+        return
+        [
+            new UserMetricsProjection(),
+            new InventoryMetricsProjection(projections.LowStockThreshold),
+            new GalleryAnalyticsProjection(analytics.Zones()),
+        ];
+    }
 
     /// <summary>Every event type of the v1 contract, stored under its wire name.</summary>
     public static IReadOnlyList<(Type ClrType, string Name)> EventTypes { get; } = [.. EventContract.Types.Select(t => (t.ClrType, t.Name))];

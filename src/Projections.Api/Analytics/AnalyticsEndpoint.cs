@@ -21,14 +21,34 @@ public static class AnalyticsEndpoint
         return app;
     }
 
-    private static Task<IResult> Get(HttpContext context, TimeProvider clock, IOptions<AnalyticsSettings> settings,
-        [FromQuery(Name = "start_date")] string? startDate, [FromQuery(Name = "end_date")] string? endDate, [FromQuery] string? format)
+    private static async Task<IResult> Get(HttpContext context, TimeProvider clock, IOptions<AnalyticsSettings> settings, AnalyticsZones zones, ProjectionProgress progress,
+        [FromQuery(Name = "start_date")] string? startDate, [FromQuery(Name = "end_date")] string? endDate, [FromQuery] string? tz,
+        [FromQuery] string? compare, [FromQuery] string? format)
     {
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        var (range, error) = AnalyticsRange.Parse(startDate, endDate, today);
+        var zone = string.IsNullOrEmpty(tz) ? TimeZoneInfo.Utc : zones.Served(tz);
+        if (zone is null)
+        {
+            return Problems.BadRequest(
+                $"tz '{Problems.Quote(tz!)}' is not a served time zone: the zones served (UTC and Analytics:TimeZones) are {string.Join(", ", zones.Ids)}.");
+        }
+
+        var (range, error) = AnalyticsRange.Parse(startDate, endDate, clock.GetUtcNow(), zone);
         if (range is null)
         {
-            return Task.FromResult(Problems.BadRequest(error!));
+            return Problems.BadRequest(error!);
+        }
+
+        bool comparePrevious;
+        switch (compare)
+        {
+            case null or "":
+                comparePrevious = false;
+                break;
+            case "previous_period":
+                comparePrevious = true;
+                break;
+            default:
+                return Problems.BadRequest($"compare must be previous_period, not '{Problems.Quote(compare)}'.");
         }
 
         bool csv;
@@ -41,15 +61,26 @@ public static class AnalyticsEndpoint
                 csv = format.Equals("csv", StringComparison.OrdinalIgnoreCase);
                 break;
             default:
-                return Task.FromResult(Problems.BadRequest($"format must be json or csv, not '{Problems.Quote(format)}'."));
+                return Problems.BadRequest($"format must be json or csv, not '{Problems.Quote(format)}'.");
+        }
+
+        const string name = GalleryAnalyticsProjection.ProjectionName;
+        if (!AnalyticsZones.IsUtc(zone) && !await progress.ServesAsync(name, zone.Id, context.RequestAborted))
+        {
+            context.Response.Headers.RetryAfter = "60";
+            return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Time zone not built yet",
+                $"The time zone {zone.Id} is configured, but {name} has not been rebuilt since it was added, so its days would " +
+                $"miss earlier events. Rebuild {name} (POST /api/admin/projections/{name}/rebuild, or ops/projections rebuild {name}); " +
+                "the zone is served once the rebuild completes.");
         }
 
         var rate = settings.Value.GalleryCommissionRate;
         context.Response.Headers.Vary = HeaderNames.Accept;
-        return ReadModelEndpoint.Serve(context, $"analytics:{range.First:yyyy-MM-dd}:{range.Last:yyyy-MM-dd}:{(csv ? "csv" : "json")}", Projections,
+        var key = $"analytics:{zone.Id}:{range.First:yyyy-MM-dd}:{range.Last:yyyy-MM-dd}:{(comparePrevious ? "compare" : "")}:{(csv ? "csv" : "json")}";
+        return await ReadModelEndpoint.Serve(context, key, Projections,
             async (sessions, ct) =>
             {
-                var report = await AnalyticsReport.LoadAsync(sessions.Of(GalleryAnalyticsProjection.ProjectionName), range, rate, ct);
+                var report = await AnalyticsReport.LoadAsync(sessions.Of(GalleryAnalyticsProjection.ProjectionName), range, comparePrevious, rate, ct);
                 if (csv)
                 {
                     return Encoding.UTF8.GetBytes(report.ToCsv());

@@ -2,12 +2,13 @@ using Projections.ReadModels;
 
 namespace Projections.Analytics;
 
-/// <summary>An order, cart or visitor's referrals: applies its events and says what it adds to which UTC days.</summary>
+/// <summary>An order or a cart: applies its events and says what it adds to the analytics, and when (the projection
+/// files that under the day it falls on in each zone).</summary>
 public interface IDayContributor : IEntityState
 {
     void Apply(object @event);
 
-    IEnumerable<(DateOnly Day, AnalyticsFigures Figures)> Contributions();
+    IEnumerable<(DateTimeOffset At, AnalyticsFigures Figures)> Contributions();
 }
 
 /// <summary>What one artist adds up to within a bucket of days.</summary>
@@ -113,9 +114,13 @@ public sealed class AnalyticsBucket : IEntityState
     /// <summary>Month buckets only: the timeline line of each day of the month that has one.</summary>
     public SortedDictionary<string, DayLine>? Days { get; set; }
 
-    public static string DayId(DateOnly day) => "day:" + day.ToString("yyyy-MM-dd");
+    /// <summary>A day's bucket in a zone: <c>day:2024-01-05</c> in UTC, <c>day:Europe/Berlin:2024-01-05</c> in another.</summary>
+    public static string DayId(TimeZoneInfo zone, DateOnly day) => $"day:{Prefix(zone)}{day:yyyy-MM-dd}";
 
-    public static string MonthId(DateOnly day) => "month:" + day.ToString("yyyy-MM");
+    /// <summary>A month's bucket in a zone: <c>month:2024-01</c> in UTC, <c>month:Europe/Berlin:2024-01</c> in another.</summary>
+    public static string MonthId(TimeZoneInfo zone, DateOnly day) => $"month:{Prefix(zone)}{day:yyyy-MM}";
+
+    private static string Prefix(TimeZoneInfo zone) => AnalyticsZones.IsUtc(zone) ? "" : zone.Id + ":";
 
     public void Add(DateOnly day, AnalyticsFigures figures, int sign)
     {

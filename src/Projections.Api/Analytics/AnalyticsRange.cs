@@ -5,10 +5,11 @@ using System.Text.RegularExpressions;
 namespace Projections.Analytics;
 
 /// <summary>
-/// A range of whole UTC days, from <c>start_date</c>'s day through <c>end_date</c>'s day. Each may be a date
-/// (<c>2024-01-31</c>) or an ISO-8601 instant (converted to UTC first). Defaults: the 30 days ending today.
+/// A range of whole days in a time zone (UTC by default), from <c>start_date</c>'s day through <c>end_date</c>'s day.
+/// Each may be a date (<c>2024-01-31</c>, a calendar day in the zone) or an ISO-8601 instant (the day it falls on in the
+/// zone). Defaults: the 30 days ending today, in the zone.
 /// </summary>
-public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
+public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last, TimeZoneInfo Zone)
 {
     public const int MaxDays = 366;
     public const int DefaultDays = 30;
@@ -23,6 +24,13 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
 
     public IEnumerable<DateOnly> Days => Enumerable.Range(0, DayCount).Select(First.AddDays);
 
+    /// <summary>The previous period: as many days, ending the day before this range starts, in the same zone.</summary>
+    public AnalyticsRange Previous() => new(First.AddDays(-DayCount), First.AddDays(-1), Zone);
+
+    /// <summary>The range's first instant and last second, as <c>dateRange</c> shows them.</summary>
+    public (string Start, string End) Bounds() =>
+        (AnalyticsZones.Format(AnalyticsZones.StartOf(First, Zone), Zone), AnalyticsZones.Format(AnalyticsZones.EndOf(Last, Zone), Zone));
+
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}$")]
     private static partial Regex DatePattern();
 
@@ -30,12 +38,17 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
     private static partial Regex InstantPattern();
 
     /// <summary>The range, or a message saying what is wrong with the parameters.</summary>
-    public static (AnalyticsRange? Range, string? Error) Parse(string? startDate, string? endDate, DateOnly today)
+    /// <param name="startDate">The <c>start_date</c> parameter.</param>
+    /// <param name="endDate">The <c>end_date</c> parameter.</param>
+    /// <param name="now">The service's clock.</param>
+    /// <param name="zone">The zone whose calendar days the range covers.</param>
+    public static (AnalyticsRange? Range, string? Error) Parse(string? startDate, string? endDate, DateTimeOffset now, TimeZoneInfo zone)
     {
+        var today = AnalyticsZones.DayOf(now, zone);
         DateOnly? start = null, end = null;
         if (!string.IsNullOrEmpty(startDate))
         {
-            if (ParseDay(startDate) is not { } s)
+            if (ParseDay(startDate, zone) is not { } s)
             {
                 return (null, $"start_date '{Problems.Quote(startDate)}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
             }
@@ -45,7 +58,7 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
 
         if (!string.IsNullOrEmpty(endDate))
         {
-            if (ParseDay(endDate) is not { } e)
+            if (ParseDay(endDate, zone) is not { } e)
             {
                 return (null, $"end_date '{Problems.Quote(endDate)}' is not a date (YYYY-MM-DD) or an ISO-8601 instant.");
             }
@@ -68,13 +81,13 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
             return (null, $"start_date ({first:yyyy-MM-dd}) is after end_date ({last:yyyy-MM-dd}).");
         }
 
-        var range = new AnalyticsRange(first, last);
+        var range = new AnalyticsRange(first, last, zone);
         return range.DayCount > MaxDays
             ? (null, $"The range covers {range.DayCount} days; at most {MaxDays} are allowed.")
             : (range, null);
     }
 
-    private static DateOnly? ParseDay(string text)
+    private static DateOnly? ParseDay(string text, TimeZoneInfo zone)
     {
         text = text.Trim();
         if (DatePattern().IsMatch(text))
@@ -82,10 +95,10 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
             return DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day : null;
         }
 
-        // An instant without an offset is taken as UTC.
+        // An instant without an offset is taken as UTC; an instant is counted on the day it falls on in the zone.
         return InstantPattern().IsMatch(text)
                && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant)
-            ? DateOnly.FromDateTime(instant.UtcDateTime)
+            ? AnalyticsZones.DayOf(instant, zone)
             : null;
     }
 
@@ -102,12 +115,12 @@ public sealed partial record AnalyticsRange(DateOnly First, DateOnly Last)
             var monthEnd = monthStart.AddMonths(1).AddDays(-1);
             if (day == monthStart && monthEnd <= Last)
             {
-                ids.Add(AnalyticsBucket.MonthId(day));
+                ids.Add(AnalyticsBucket.MonthId(Zone, day));
                 day = monthEnd.AddDays(1);
             }
             else
             {
-                ids.Add(AnalyticsBucket.DayId(day));
+                ids.Add(AnalyticsBucket.DayId(Zone, day));
                 day = day.AddDays(1);
             }
         }

@@ -9,65 +9,118 @@ namespace Projections.Analytics;
 
 public sealed record TopArtist(string OrgId, string ArtistName, ArtistFigures Figures);
 
+/// <summary>The figures of one range: its totals, its timeline and its top artists.</summary>
+public sealed record AnalyticsPeriod(AnalyticsRange Range, AnalyticsFigures Totals, IReadOnlyList<(DateOnly Day, DayLine Line)> Timeline,
+    IReadOnlyList<TopArtist> TopArtists);
+
 /// <summary>
-/// The Admin Analytics answer for one range, summed from the range's day and month buckets (never from orders, carts
-/// or clicks), and written as the seed's JSON or as the seed's CSV export.
+/// The Admin Analytics answer for one range in one zone, and the previous period when asked for, summed from the
+/// zone's day and month buckets (never from orders, carts or clicks), and written as the seed's JSON or as the seed's
+/// CSV export.
 /// </summary>
-public sealed class AnalyticsReport(AnalyticsRange range, AnalyticsFigures totals, IReadOnlyList<(DateOnly Day, DayLine Line)> timeline,
-    IReadOnlyList<TopArtist> topArtists, decimal commissionRate)
+public sealed class AnalyticsReport(AnalyticsPeriod period, AnalyticsPeriod? previous, decimal commissionRate)
 {
     public const int TopArtistCount = 10;
 
-    public static async Task<AnalyticsReport> LoadAsync(IQuerySession session, AnalyticsRange range, decimal commissionRate, CancellationToken cancellation)
+    /// <param name="session">The slot the analytics are read from.</param>
+    /// <param name="range">The range, in its zone.</param>
+    /// <param name="comparePrevious">Whether to load the previous period too (<c>compare=previous_period</c>).</param>
+    /// <param name="commissionRate">The gallery's share.</param>
+    /// <param name="cancellation">Cancels the loading.</param>
+    public static async Task<AnalyticsReport> LoadAsync(IQuerySession session, AnalyticsRange range, bool comparePrevious, decimal commissionRate,
+        CancellationToken cancellation)
     {
-        var buckets = (await session.LoadManyAsync<AnalyticsBucket>(cancellation, range.BucketIds())).ToDictionary(b => b.Id, StringComparer.Ordinal);
-        var totals = new AnalyticsFigures();
-        foreach (var bucket in buckets.Values)
-        {
-            totals.Add(bucket.Figures, +1);
-        }
+        var previousRange = comparePrevious ? range.Previous() : null;
+        // One read for both periods' buckets.
+        var ids = previousRange is null ? range.BucketIds() : [.. range.BucketIds(), .. previousRange.BucketIds()];
+        var buckets = (await session.LoadManyAsync<AnalyticsBucket>(cancellation, ids.Distinct())).ToDictionary(b => b.Id, StringComparer.Ordinal);
+        var current = Sum(range, buckets);
+        (AnalyticsRange Range, AnalyticsFigures Totals, List<KeyValuePair<string, ArtistFigures>> Top)? previous =
+            previousRange is null ? null : Sum(previousRange, buckets);
 
-        var timeline = range.Days.Select(day => (day, LineOf(buckets, day))).ToList();
-        var top = totals.Artists
-            .OrderByDescending(a => a.Value.Revenue).ThenBy(a => a.Key, StringComparer.Ordinal)
-            .Take(TopArtistCount).ToList();
-        var names = top.Count == 0
+        var names = new HashSet<string>(current.Top.Select(a => a.Key).Concat(previous?.Top.Select(a => a.Key) ?? []), StringComparer.Ordinal);
+        var profiles = names.Count == 0
             ? new Dictionary<string, string>()
-            : (await session.LoadManyAsync<ArtistProfile>(cancellation, top.Select(a => a.Key))).ToDictionary(p => p.Id, p => p.Name);
-        var artists = top.Select(a => new TopArtist(a.Key, names.GetValueOrDefault(a.Key) ?? a.Key, a.Value)).ToList();
-        return new AnalyticsReport(range, totals, timeline, artists, commissionRate);
+            : (await session.LoadManyAsync<ArtistProfile>(cancellation, names)).ToDictionary(p => p.Id, p => p.Name);
+        AnalyticsPeriod Period((AnalyticsRange Range, AnalyticsFigures Totals, List<KeyValuePair<string, ArtistFigures>> Top) sum) =>
+            new(sum.Range, sum.Totals, [.. sum.Range.Days.Select(day => (day, LineOf(buckets, sum.Range, day)))],
+                [.. sum.Top.Select(a => new TopArtist(a.Key, profiles.GetValueOrDefault(a.Key) ?? a.Key, a.Value))]);
+        return new AnalyticsReport(Period(current), previous is null ? null : Period(previous.Value), commissionRate);
     }
 
-    private static DayLine LineOf(Dictionary<string, AnalyticsBucket> buckets, DateOnly day)
+    private static (AnalyticsRange Range, AnalyticsFigures Totals, List<KeyValuePair<string, ArtistFigures>> Top) Sum(AnalyticsRange range,
+        Dictionary<string, AnalyticsBucket> buckets)
     {
-        if (buckets.TryGetValue(AnalyticsBucket.DayId(day), out var dayBucket))
+        var totals = new AnalyticsFigures();
+        foreach (var id in range.BucketIds())
+        {
+            if (buckets.TryGetValue(id, out var bucket))
+            {
+                totals.Add(bucket.Figures, +1);
+            }
+        }
+
+        var top = totals.Artists.OrderByDescending(a => a.Value.Revenue).ThenBy(a => a.Key, StringComparer.Ordinal).Take(TopArtistCount).ToList();
+        return (range, totals, top);
+    }
+
+    private static DayLine LineOf(Dictionary<string, AnalyticsBucket> buckets, AnalyticsRange range, DateOnly day)
+    {
+        if (buckets.TryGetValue(AnalyticsBucket.DayId(range.Zone, day), out var dayBucket))
         {
             var f = dayBucket.Figures;
             return new DayLine { Orders = f.Orders, Revenue = f.Revenue, NewCarts = f.NewCarts };
         }
 
-        return buckets.TryGetValue(AnalyticsBucket.MonthId(day), out var month) && month.Days?.GetValueOrDefault(day.ToString("yyyy-MM-dd")) is { } line
+        return buckets.TryGetValue(AnalyticsBucket.MonthId(range.Zone, day), out var month)
+               && month.Days?.GetValueOrDefault(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)) is { } line
             ? line
             : new DayLine();
     }
 
     private decimal Commission(decimal revenue) => Money.Round(revenue * commissionRate);
 
-    private decimal GalleryRevenue => Commission(totals.Revenue);
-
-    private decimal AverageOrderValue => Money.Ratio(totals.Revenue, totals.Orders);
-
     public void WriteJson(Utf8JsonWriter json)
     {
         json.WriteStartObject();
         json.WriteStartObject("analytics");
+        WriteFigures(json, period);
+        json.WriteStartArray("timeline");
+        foreach (var (day, line) in period.Timeline)
+        {
+            json.WriteStartObject();
+            json.WriteString("date", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            json.WriteNumber("orders", line.Orders);
+            json.WriteNumber("revenue", Money.TwoDecimals(line.Revenue));
+            json.WriteNumber("newCarts", line.NewCarts);
+            json.WriteEndObject();
+        }
 
+        json.WriteEndArray();
+        WriteDateRange(json, period.Range);
+        if (previous is not null)
+        {
+            json.WriteStartObject("previousPeriod");
+            WriteFigures(json, previous);
+            WriteDateRange(json, previous.Range);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    /// <summary>overview, ordersByStatus, topArtists, cartMetrics and referralMetrics of a period.</summary>
+    private void WriteFigures(Utf8JsonWriter json, AnalyticsPeriod figures)
+    {
+        var totals = figures.Totals;
+        var gallery = Commission(totals.Revenue);
         json.WriteStartObject("overview");
         json.WriteNumber("totalOrders", totals.Orders);
         json.WriteNumber("totalRevenue", Money.TwoDecimals(totals.Revenue));
-        json.WriteNumber("galleryRevenue", Money.TwoDecimals(GalleryRevenue));
-        json.WriteNumber("artistPayouts", Money.TwoDecimals(totals.Revenue - GalleryRevenue));
-        json.WriteNumber("averageOrderValue", Money.TwoDecimals(AverageOrderValue));
+        json.WriteNumber("galleryRevenue", Money.TwoDecimals(gallery));
+        json.WriteNumber("artistPayouts", Money.TwoDecimals(totals.Revenue - gallery));
+        json.WriteNumber("averageOrderValue", Money.TwoDecimals(Money.Ratio(totals.Revenue, totals.Orders)));
         json.WriteNumber("totalItemsSold", totals.ItemsSold);
         json.WriteEndObject();
 
@@ -80,7 +133,7 @@ public sealed class AnalyticsReport(AnalyticsRange range, AnalyticsFigures total
         json.WriteEndObject();
 
         json.WriteStartArray("topArtists");
-        foreach (var artist in topArtists)
+        foreach (var artist in figures.TopArtists)
         {
             json.WriteStartObject();
             json.WriteString("orgId", artist.OrgId);
@@ -107,66 +160,71 @@ public sealed class AnalyticsReport(AnalyticsRange range, AnalyticsFigures total
         json.WriteNumber("conversionRate", Money.TwoDecimals(Money.Percent(totals.Conversions, totals.Referrals)));
         json.WriteNumber("attributedRevenue", Money.TwoDecimals(totals.AttributedRevenue));
         json.WriteEndObject();
+    }
 
-        json.WriteStartArray("timeline");
-        foreach (var (day, line) in timeline)
-        {
-            json.WriteStartObject();
-            json.WriteString("date", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-            json.WriteNumber("orders", line.Orders);
-            json.WriteNumber("revenue", Money.TwoDecimals(line.Revenue));
-            json.WriteNumber("newCarts", line.NewCarts);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-
+    private static void WriteDateRange(Utf8JsonWriter json, AnalyticsRange range)
+    {
+        var (start, end) = range.Bounds();
         json.WriteStartObject("dateRange");
-        json.WriteString("start", range.First.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00Z");
-        json.WriteString("end", range.Last.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T23:59:59Z");
-        json.WriteEndObject();
-
-        json.WriteEndObject();
+        json.WriteString("start", start);
+        json.WriteString("end", end);
         json.WriteEndObject();
     }
 
     /// <summary>The name a range's CSV export is downloaded under.</summary>
     public static string CsvFileName(AnalyticsRange range) => $"gallery-analytics-{range.First:yyyy-MM-dd}-{range.Last:yyyy-MM-dd}.csv";
 
-    /// <summary>The export the seed's dashboard built on the client (overview, top artists), plus the timeline.</summary>
+    /// <summary>
+    /// The export the seed's dashboard built on the client (overview, top artists), plus the timeline; with the previous
+    /// period, its overview and top artists after them. Outside UTC, each date range names its zone.
+    /// </summary>
     public string ToCsv()
     {
         var csv = new StringBuilder();
         void Row(params object[] cells) => csv.Append(string.Join(',', cells.Select(Cell))).Append('\n');
 
         Row("Gallery Analytics Report");
-        Row($"Date Range: {range.First:yyyy-MM-dd} to {range.Last:yyyy-MM-dd}");
-        Row("");
-        Row("Overview");
-        Row("Total Orders", totals.Orders);
-        Row("Total Revenue", Money.TwoDecimals(totals.Revenue));
-        Row("Gallery Revenue", Money.TwoDecimals(GalleryRevenue));
-        Row("Artist Payouts", Money.TwoDecimals(totals.Revenue - GalleryRevenue));
-        Row("Average Order Value", Money.TwoDecimals(AverageOrderValue));
-        Row("Total Items Sold", totals.ItemsSold);
-        Row("");
-        Row("Top Artists");
-        Row("Artist", "Orders", "Revenue", "Payout", "Items Sold");
-        foreach (var artist in topArtists)
-        {
-            var revenue = artist.Figures.Revenue;
-            Row(artist.ArtistName, artist.Figures.Orders, Money.TwoDecimals(revenue), Money.TwoDecimals(revenue - Commission(revenue)), artist.Figures.ItemsSold);
-        }
-
+        WriteCsvFigures(Row, period, "");
         Row("");
         Row("Timeline");
         Row("Date", "Orders", "Revenue", "New Carts");
-        foreach (var (day, line) in timeline)
+        foreach (var (day, line) in period.Timeline)
         {
             Row(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), line.Orders, Money.TwoDecimals(line.Revenue), line.NewCarts);
         }
 
+        if (previous is not null)
+        {
+            Row("");
+            Row("Previous Period");
+            WriteCsvFigures(Row, previous, "Previous Period ");
+        }
+
         return csv.ToString();
+    }
+
+    private void WriteCsvFigures(Action<object[]> row, AnalyticsPeriod figures, string heading)
+    {
+        var (range, totals) = (figures.Range, figures.Totals);
+        var gallery = Commission(totals.Revenue);
+        var zone = AnalyticsZones.IsUtc(range.Zone) ? "" : $" ({range.Zone.Id})";
+        row([$"Date Range: {range.First:yyyy-MM-dd} to {range.Last:yyyy-MM-dd}{zone}"]);
+        row([""]);
+        row([heading + "Overview"]);
+        row(["Total Orders", totals.Orders]);
+        row(["Total Revenue", Money.TwoDecimals(totals.Revenue)]);
+        row(["Gallery Revenue", Money.TwoDecimals(gallery)]);
+        row(["Artist Payouts", Money.TwoDecimals(totals.Revenue - gallery)]);
+        row(["Average Order Value", Money.TwoDecimals(Money.Ratio(totals.Revenue, totals.Orders))]);
+        row(["Total Items Sold", totals.ItemsSold]);
+        row([""]);
+        row([heading + "Top Artists"]);
+        row(["Artist", "Orders", "Revenue", "Payout", "Items Sold"]);
+        foreach (var artist in figures.TopArtists)
+        {
+            var revenue = artist.Figures.Revenue;
+            row([artist.ArtistName, artist.Figures.Orders, Money.TwoDecimals(revenue), Money.TwoDecimals(revenue - Commission(revenue)), artist.Figures.ItemsSold]);
+        }
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ public sealed class CartLine
     public decimal UnitPrice { get; set; }
 }
 
-/// <summary>What the analytics remember of one cart; everything about it counts on the UTC day it was created.</summary>
+/// <summary>What the analytics remember of one cart; everything about it counts on the day it was created.</summary>
 public sealed class CartState : IDayContributor
 {
     public string Id { get; set; } = "";
@@ -49,7 +49,7 @@ public sealed class CartState : IDayContributor
         }
     }
 
-    public IEnumerable<(DateOnly Day, AnalyticsFigures Figures)> Contributions()
+    public IEnumerable<(DateTimeOffset At, AnalyticsFigures Figures)> Contributions()
     {
         if (!Created)
         {
@@ -65,6 +65,6 @@ public sealed class CartState : IDayContributor
             figures.ActiveCartItems = Lines.Values.Sum(l => l.Quantity);
         }
 
-        yield return (DateOnly.FromDateTime(CreatedAt.UtcDateTime), figures);
+        yield return (CreatedAt, figures);
     }
 }

@@ -19,11 +19,16 @@ namespace Projections.Analytics;
 /// reproduces the same documents. A referral click or store sale counts once per referral id or store order: only the
 /// first event of its stream is applied, however often it is published under new envelope ids.
 /// </summary>
-public sealed class GalleryAnalyticsProjection : IReadModelBuilder
+/// <param name="zones">UTC and the configured zones: each has its own day and month buckets.</param>
+public sealed class GalleryAnalyticsProjection(AnalyticsZones zones) : IReadModelBuilder
 {
     public const string ProjectionName = "GalleryAnalytics";
 
     public string Name => ProjectionName;
+
+    /// <summary>The zones besides UTC that this projection keeps buckets for: a slot serves those it has kept from the
+    /// first event on.</summary>
+    public IReadOnlyList<string> Coverage { get; } = [.. zones.Ids.Skip(1)];
 
     public IReadOnlyList<Type> EventTypes { get; } =
     [
@@ -60,8 +65,8 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
         }
 
         // What each touched order, cart and visitor's day adds to the buckets of its day, before (-1) and after (+1).
-        var changes = new List<(DateOnly Day, AnalyticsFigures Figures, int Sign)>();
-        void Contribute(IDayContributor entity, int sign) => changes.AddRange(entity.Contributions().Select(c => (c.Day, c.Figures, sign)));
+        var changes = new List<(DateTimeOffset At, AnalyticsFigures Figures, int Sign)>();
+        void Contribute(IDayContributor entity, int sign) => changes.AddRange(entity.Contributions().Select(c => (c.At, c.Figures, sign)));
         await orders.ApplyAsync(source, result, Contribute, cancellation);
         await carts.ApplyAsync(source, result, Contribute, cancellation);
         await referrals.ApplyAsync(source, result, changes, cancellation);
@@ -70,23 +75,34 @@ public sealed class GalleryAnalyticsProjection : IReadModelBuilder
         return result;
     }
 
-    private static async Task ApplyToBucketsAsync(IDocumentSource source, DocumentChanges result,
-        List<(DateOnly Day, AnalyticsFigures Figures, int Sign)> changes, CancellationToken cancellation)
+    /// <summary>Every change filed under the day and month it falls on in each zone.</summary>
+    private async Task ApplyToBucketsAsync(IDocumentSource source, DocumentChanges result,
+        List<(DateTimeOffset At, AnalyticsFigures Figures, int Sign)> changes, CancellationToken cancellation)
     {
         if (changes.Count == 0)
         {
             return;
         }
 
-        var ids = changes.SelectMany(c => new[] { AnalyticsBucket.DayId(c.Day), AnalyticsBucket.MonthId(c.Day) }).Distinct().ToList();
+        var filed = new List<(string Day, string Month, DateOnly Date, AnalyticsFigures Figures, int Sign)>(changes.Count * zones.All.Count);
+        foreach (var zone in zones.All)
+        {
+            foreach (var (at, figures, sign) in changes)
+            {
+                var date = AnalyticsZones.DayOf(at, zone);
+                filed.Add((AnalyticsBucket.DayId(zone, date), AnalyticsBucket.MonthId(zone, date), date, figures, sign));
+            }
+        }
+
+        var ids = filed.SelectMany(f => new[] { f.Day, f.Month }).Distinct().ToList();
         var buckets = new Dictionary<string, AnalyticsBucket>(await source.LoadManyAsync<AnalyticsBucket>(ids, cancellation), StringComparer.Ordinal);
         AnalyticsBucket Bucket(string id, bool month) =>
             buckets.TryGetValue(id, out var bucket) ? bucket : buckets[id] = new AnalyticsBucket { Id = id, Days = month ? new() : null };
 
-        foreach (var (day, figures, sign) in changes)
+        foreach (var (day, month, date, figures, sign) in filed)
         {
-            Bucket(AnalyticsBucket.DayId(day), month: false).Add(day, figures, sign);
-            Bucket(AnalyticsBucket.MonthId(day), month: true).Add(day, figures, sign);
+            Bucket(day, month: false).Add(date, figures, sign);
+            Bucket(month, month: true).Add(date, figures, sign);
         }
 
         result.Store(buckets.Values);

@@ -36,8 +36,8 @@ public sealed class OrderState : IDayContributor
         }
     }
 
-    /// <summary>The order's figures on the UTC day it was placed; a cancelled order counts only as cancelled.</summary>
-    public IEnumerable<(DateOnly Day, AnalyticsFigures Figures)> Contributions()
+    /// <summary>The order's figures, counted when it was placed; a cancelled order counts only as cancelled.</summary>
+    public IEnumerable<(DateTimeOffset At, AnalyticsFigures Figures)> Contributions()
     {
         if (!Placed)
         {
@@ -64,6 +64,6 @@ public sealed class OrderState : IDayContributor
             }
         }
 
-        yield return (DateOnly.FromDateTime(PlacedAt.UtcDateTime), figures);
+        yield return (PlacedAt, figures);
     }
 }

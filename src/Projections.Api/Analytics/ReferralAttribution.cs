@@ -22,7 +22,7 @@ public sealed class ReferralAttribution
     private readonly List<(string Key, ArtistStoreOrderCompleted Sale)> _sales = [];
     private readonly Dictionary<string, ReferralCalendar> _calendars = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ReferralDay> _days = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, AnalyticsFigures?> _before = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, (DateTimeOffset At, bool Converted, decimal Revenue)>> _before = new(StringComparer.Ordinal);
     private readonly HashSet<string> _changedDays = new(StringComparer.Ordinal);
     private readonly HashSet<string> _changedCalendars = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _unsummarized = new(StringComparer.Ordinal);
@@ -38,7 +38,7 @@ public sealed class ReferralAttribution
 
     public void Add(ArtistStoreOrderCompleted sale) => _sales.Add((Key(sale.VisitorId, sale.OrgId), sale));
 
-    public async Task ApplyAsync(IDocumentSource source, DocumentChanges result, List<(DateOnly Day, AnalyticsFigures Figures, int Sign)> changes,
+    public async Task ApplyAsync(IDocumentSource source, DocumentChanges result, List<(DateTimeOffset At, AnalyticsFigures Figures, int Sign)> changes,
         CancellationToken cancellation)
     {
         if (IsEmpty)
@@ -152,14 +152,22 @@ public sealed class ReferralAttribution
         foreach (var id in _changedDays)
         {
             var day = _days[id];
-            if (_before[id] is { } before)
+            // Only the clicks whose credit changed (a busy day keeps most of its clicks as they were).
+            var before = _before[id];
+            foreach (var click in day.Clicks)
             {
-                changes.Add((day.Day, before, -1));
-            }
+                var now = (click.At, Converted: click.Sales > 0, click.Revenue);
+                if (before.TryGetValue(click.ReferralId, out var then))
+                {
+                    if (then == now)
+                    {
+                        continue;
+                    }
 
-            if (day.Contribution() is { } after)
-            {
-                changes.Add((day.Day, after, +1));
+                    changes.Add((then.At, ReferralDay.Figures(then.Converted, then.Revenue), -1));
+                }
+
+                changes.Add((now.At, ReferralDay.Figures(now.Converted, now.Revenue), +1));
             }
 
             result.Store(day);
@@ -281,7 +289,7 @@ public sealed class ReferralAttribution
             var day = stored.GetValueOrDefault(id)
                 ?? new ReferralDay { Id = id, Day = DateOnly.ParseExact(id[(id.LastIndexOf('|') + 1)..], "yyyy-MM-dd", CultureInfo.InvariantCulture) };
             _days[id] = day;
-            _before[id] = day.Contribution();
+            _before[id] = day.Credits();
             (_daysByKey.TryGetValue(keys[id], out var ofKey) ? ofKey : _daysByKey[keys[id]] = []).Add(day);
         }
     }

@@ -56,14 +56,12 @@ public sealed class ReferralDay : IEntityState
 
     public static string IdOf(string key, DateOnly day) => $"{key}|{day:yyyy-MM-dd}";
 
-    public AnalyticsFigures? Contribution() => Clicks.Count == 0
-        ? null
-        : new AnalyticsFigures
-        {
-            Referrals = Clicks.Count,
-            Conversions = Clicks.Count(c => c.Sales > 0),
-            AttributedRevenue = Clicks.Sum(c => c.Revenue),
-        };
+    /// <summary>What each click adds, by referral id: its instant, whether it converted, the revenue attributed to it.</summary>
+    public Dictionary<string, (DateTimeOffset At, bool Converted, decimal Revenue)> Credits() =>
+        Clicks.ToDictionary(c => c.ReferralId, c => (c.At, c.Sales > 0, c.Revenue), StringComparer.Ordinal);
+
+    public static AnalyticsFigures Figures(bool converted, decimal revenue) =>
+        new() { Referrals = 1, Conversions = converted ? 1 : 0, AttributedRevenue = revenue };
 
     /// <summary>The latest of the day's clicks at or before the instant.</summary>
     public ClickRef? LatestClickAtOrBefore(DateTimeOffset at)

@@ -103,7 +103,7 @@ public static class BenchmarkEndpoints
     private static async Task<IResult> Analytics(NpgsqlDataSource database, ProjectionProgress progress, TimeProvider clock,
         string? startDate, string? endDate, CancellationToken ct)
     {
-        var (range, error) = AnalyticsRange.Parse(startDate, endDate, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
+        var (range, error) = AnalyticsRange.Parse(startDate, endDate, clock.GetUtcNow(), TimeZoneInfo.Utc);
         if (range is null)
         {
             return Problems.BadRequest(error!);

@@ -96,6 +96,10 @@ public static class OperatorCommand
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{p.Name,-18} {p.Version,7} {p.Status,-10} {p.Sequence,10} {p.LagEvents,10} {p.LagSeconds,8:0.###} {p.DeadLetterEvents,9}  {p.LastError}"));
+            if (p.NotBuilt.Count > 0)
+            {
+                Console.WriteLine($"  {p.Name} keeps {string.Join(", ", p.NotBuilt)} but has not built them yet: run ops/projections rebuild {p.Name}");
+            }
         }
 
         return report.Projections.All(p => p.Status is not ("failed" or ProjectionStatus.Retrying));

@@ -7,9 +7,13 @@ using Projections.ReadModels;
 
 namespace Projections.Operations;
 
-/// <summary>One projection as an operator sees it. <c>DeadLetterEvents</c>: the events it has set aside.</summary>
+/// <summary>
+/// One projection as an operator sees it. <c>DeadLetterEvents</c>: the events it has set aside. <c>NotBuilt</c>: what it is
+/// configured to keep but its active slot has not built yet (the analytics: time zones added since the last rebuild), and
+/// which reads refuse until a rebuild.
+/// </summary>
 public sealed record ProjectionInfo(string Name, int Version, string Status, long Sequence, long LagEvents, double LagSeconds, string? LastError,
-    long DeadLetterEvents);
+    long DeadLetterEvents, IReadOnlyList<string> NotBuilt);
 
 /// <summary>The event store's high-water mark, every projection's progress and lag, and the events set aside as dead letters
 /// (by the projections, and any Marten's daemon skipped because it could not read them).</summary>
@@ -38,7 +42,7 @@ public sealed class ProjectionStatus(IDocumentStore store, ProjectionCatalogue c
         var faults = (await session.LoadManyAsync<ProjectionFault>(cancellation, catalogue.Projections.Select(p => p.Shard))).ToDictionary(f => f.Id);
         var now = clock.GetUtcNow();
         var projections = new List<ProjectionInfo>();
-        foreach (var (name, shardName) in catalogue.Projections.Select(p => (p.Name, p.Shard)))
+        foreach (var (name, shardName, coverage) in catalogue.Projections.Select(p => (p.Name, p.Shard, p.Builder.Coverage)))
         {
             var shard = shards.FirstOrDefault(s => s.ShardName == shardName);
             var sequence = shard?.Sequence ?? 0;
@@ -51,7 +55,8 @@ public sealed class ProjectionStatus(IDocumentStore store, ProjectionCatalogue c
             var lastError = fault is not null
                 ? $"Retrying since {fault.FirstFailedAt:yyyy-MM-ddTHH:mm:ssZ} ({fault.Attempts} attempts) after: {fault.Error}"
                 : shard?.Failure?.Message ?? shard?.PauseReason ?? LastRebuildError(slot) ?? SetAsideError(setAside, latest);
-            projections.Add(new ProjectionInfo(name, slot?.Version ?? 1, status, sequence, lag, lagSeconds, lastError, setAside));
+            projections.Add(new ProjectionInfo(name, slot?.Version ?? 1, status, sequence, lag, lagSeconds, lastError, setAside,
+                ProjectionSlots.NotBuilt(slot, coverage, sequence)));
         }
 
         await using var last = new NpgsqlCommand(MartenTables.LastSequence, connection);

@@ -18,6 +18,13 @@ public interface IReadModelBuilder
     IReadOnlyList<Type> DocumentTypes { get; }
 
     /// <summary>
+    /// What the projection's documents cover beyond its events, by configuration (the analytics: the time zones they
+    /// keep buckets for besides UTC). A slot covers what it has kept from the first event on: coverage added later is
+    /// served once a rebuild has filled it (<see cref="ProjectionSlots.Coverage"/>).
+    /// </summary>
+    IReadOnlyList<string> Coverage => [];
+
+    /// <summary>
     /// Loads the documents the events (their data, in sequence order) touch, applies the events and returns the
     /// documents to write. Writes nothing itself: a batch that throws leaves nothing behind, so it can be tried again
     /// without the event that made it throw (see <see cref="EventIsolation"/>).

@@ -64,6 +64,9 @@ public static class MartenTables
     /// <summary>The events with the sequences $1, in order (set-aside events to replay); the columns of <see cref="HistoryChunk"/>.</summary>
     public const string EventsBySequence = $"select seq_id, id, type, version, data from {Schema}.mt_events where seq_id = any($1) order by seq_id";
 
+    /// <summary>The sequence a projection shard ($1) has processed through, as recorded (no row yet: none).</summary>
+    public const string ShardProgress = $"select last_seq_id from {Schema}.mt_event_progression where name = $1";
+
     // ---- Status (Operations/ProjectionStatus.cs) ----
 
     /// <summary>When the first event after sequence $1 was appended (none: null).</summary>

@@ -54,6 +54,21 @@ public sealed class ProjectionProgress : BackgroundService
     /// <summary>A projection's slots and rebuild, as last seen (null before its first rebuild).</summary>
     public ProjectionSlots? Slots(string projection) => _slots.GetValueOrDefault(projection);
 
+    /// <summary>
+    /// Whether the slot a projection's reads come from serves <paramref name="coverage"/> (see
+    /// <see cref="ProjectionSlots.NotBuilt"/>). A no is looked up again before it is given, so it is true now.
+    /// </summary>
+    public async Task<bool> ServesAsync(string projection, string coverage, CancellationToken cancellation)
+    {
+        if (Slots(projection) is { } slots && slots.Coverage.GetValueOrDefault(slots.Active)?.Contains(coverage) == true)
+        {
+            return true;
+        }
+
+        await RefreshAsync(cancellation);
+        return ProjectionSlots.NotBuilt(Slots(projection), [coverage], Of(_catalogue.ShardOf(projection))).Count == 0;
+    }
+
     /// <summary>Looks the progress up now; concurrent callers share one query.</summary>
     public Task RefreshAsync(CancellationToken cancellation)
     {

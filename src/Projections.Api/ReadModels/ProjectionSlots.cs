@@ -59,13 +59,34 @@ public sealed class ProjectionSlots
     /// <summary>The last rebuilds that finished, newest first.</summary>
     public List<RebuildRun> History { get; set; } = [];
 
+    /// <summary>By slot: the coverage (<see cref="IReadModelBuilder.Coverage"/>) that slot has kept from the first event
+    /// on, and so may serve. A rebuild's slot covers what the projection covered when it completed.</summary>
+    public Dictionary<string, List<string>> Coverage { get; set; } = [];
+
     public static string Other(string slot) => slot == Blue ? Green : Blue;
+
+    /// <summary>
+    /// What of a projection's <paramref name="coverage"/> (<see cref="IReadModelBuilder.Coverage"/>) the active slot does
+    /// not serve after <paramref name="processed"/> events: none before the first event, since the slot keeps everything
+    /// from then on; otherwise what it has not kept from the first event on (a rebuild fills it).
+    /// </summary>
+    public static IReadOnlyList<string> NotBuilt(ProjectionSlots? slots, IReadOnlyList<string> coverage, long processed)
+    {
+        if (processed == 0)
+        {
+            return [];
+        }
+
+        var kept = slots?.Coverage.GetValueOrDefault(slots.Active);
+        return [.. coverage.Where(c => kept?.Contains(c) != true)];
+    }
 
     public RebuildRun? Find(string rebuildId) =>
         Rebuild?.Id == rebuildId ? Rebuild : History.FirstOrDefault(r => r.Id == rebuildId);
 
-    /// <summary>Ends the rebuild in progress and keeps it in the history.</summary>
-    public void Finish(string status, DateTimeOffset at, string? error = null)
+    /// <summary>Ends the rebuild in progress and keeps it in the history; a completed one's slot becomes the active one,
+    /// covering <paramref name="coverage"/>.</summary>
+    public void Finish(string status, DateTimeOffset at, string? error = null, IReadOnlyList<string>? coverage = null)
     {
         var run = Rebuild!;
         (run.Status, run.FinishedAt, run.Error) = (status, at, error);
@@ -74,6 +95,7 @@ public sealed class ProjectionSlots
             Active = run.Target;
             Version++;
             run.Processed = run.Total;
+            Coverage[run.Target] = [.. coverage ?? []];
         }
 
         History.Insert(0, run);

@@ -18,19 +18,21 @@ namespace Projections.ReadModels;
 public sealed class SlottedProjection : ProjectionBase, IProjection
 {
     private readonly IReadModelBuilder _builder;
+    private readonly string _shard;
     private readonly int _chunkSize;
     private readonly TimeProvider _clock;
     private readonly FrozenDictionary<string, Type> _typesByName;
     private readonly string[] _typeNames;
 
     /// <param name="builder">What the projection does with its events.</param>
+    /// <param name="shard">The daemon's shard for the projection (see <see cref="ProjectionCatalogue"/>).</param>
     /// <param name="eventNames">The name each event type is stored under.</param>
     /// <param name="chunkSize">Events of history a rebuild replays per batch.</param>
     /// <param name="clock">The clock rebuilds and set-aside events are stamped with.</param>
-    public SlottedProjection(IReadModelBuilder builder, IReadOnlyDictionary<Type, string> eventNames, int chunkSize, TimeProvider clock)
+    public SlottedProjection(IReadModelBuilder builder, string shard, IReadOnlyDictionary<Type, string> eventNames, int chunkSize, TimeProvider clock)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
-        (_builder, _chunkSize, _clock) = (builder, chunkSize, clock);
+        (_builder, _shard, _chunkSize, _clock) = (builder, shard, chunkSize, clock);
         _typesByName = builder.EventTypes.ToFrozenDictionary(t => eventNames[t], StringComparer.Ordinal);
         _typeNames = [.. _typesByName.Keys];
         Name = builder.Name;
@@ -55,10 +57,17 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         var own = events.Where(e => !IsOperation(e.Data)).Select(e => new Sourced(e.Sequence, e.Id, e.EventTypeName, e.Version, e.Data)).ToList();
         var replays = events.Select(e => e.Data).OfType<ReplayRequested>().Where(r => r.Projection == Name).ToList();
         await ApplyToSlotAsync(operations, slots?.Active ?? ProjectionSlots.Blue, own, replays, cancellation);
+        var covered = await KeepCoverageAsync(operations, slots, cancellation);
+        slots ??= covered;
 
         var requests = events.Where(e => e.Data is RebuildRequested r && r.Projection == Name).ToList();
         if (requests.Count == 0 && slots?.Rebuild is null)
         {
+            if (covered is not null)
+            {
+                operations.Store(covered);
+            }
+
             return;
         }
 
@@ -140,6 +149,41 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         }
     }
 
+    /// <summary>
+    /// Keeps what the active slot covers true: a slot first met covers everything the projection covers when nothing
+    /// was processed before (it holds every event from the first on), and nothing beyond its events otherwise (written
+    /// before this coverage existed); a coverage the projection no longer keeps is dropped, since it would go stale.
+    /// Returns the slots when they changed (to be stored), else null.
+    /// </summary>
+    private async Task<ProjectionSlots?> KeepCoverageAsync(IDocumentOperations operations, ProjectionSlots? slots, CancellationToken cancellation)
+    {
+        var coverage = _builder.Coverage;
+        var active = slots?.Active ?? ProjectionSlots.Blue;
+        if (slots?.Coverage.TryGetValue(active, out var covered) == true)
+        {
+            if (covered.All(coverage.Contains))
+            {
+                return null;
+            }
+
+            slots.Coverage[active] = [.. covered.Where(coverage.Contains)];
+            return slots;
+        }
+
+        if (coverage.Count == 0)
+        {
+            return null;
+        }
+
+        slots ??= new ProjectionSlots { Id = Name };
+        await using var connection = operations.Database.CreateConnection();
+        await connection.OpenAsync(cancellation);
+        await using var command = new NpgsqlCommand(MartenTables.ShardProgress, connection) { Parameters = { new() { Value = _shard } } };
+        var processed = await command.ExecuteScalarAsync(cancellation) is long sequence ? sequence : 0;
+        slots.Coverage[active] = processed == 0 ? [.. coverage] : [];
+        return slots;
+    }
+
     private async Task<List<SetAsideEvent>> SetAsideToReplayAsync(IQuerySession slot, IReadOnlyList<ReplayRequested> replays, CancellationToken cancellation)
     {
         var all = await slot.Query<SetAsideEvent>().Where(s => s.Projection == Name).OrderBy(s => s.Sequence).ToListAsync(cancellation);
@@ -209,7 +253,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
 
         if (caughtUp)
         {
-            slots.Finish(RebuildRun.Completed, _clock.GetUtcNow());
+            slots.Finish(RebuildRun.Completed, _clock.GetUtcNow(), coverage: _builder.Coverage);
         }
     }
 

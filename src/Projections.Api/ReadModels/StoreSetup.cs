@@ -56,13 +56,13 @@ public static class StoreSetup
     }
 
     /// <param name="builder">The application.</param>
-    /// <param name="projections">The projections to run (<c>Catalogue.Projections</c>), given the settings.</param>
+    /// <param name="projections">The projections to run (<c>Catalogue.Projections</c>), made with the settings they need.</param>
     /// <param name="eventTypes">Every event type and the name it is stored under.</param>
     public static WebApplicationBuilder AddProjectionsStore(this WebApplicationBuilder builder,
-        Func<ProjectionSettings, IReadOnlyList<IReadModelBuilder>> projections, IReadOnlyList<(Type ClrType, string Name)> eventTypes)
+        Func<WebApplicationBuilder, IReadOnlyList<IReadModelBuilder>> projections, IReadOnlyList<(Type ClrType, string Name)> eventTypes)
     {
         var settings = builder.AddSettings<ProjectionSettings>();
-        var catalogue = new ProjectionCatalogue(projections(settings));
+        var catalogue = new ProjectionCatalogue(projections(builder));
         builder.Services.AddSingleton(catalogue);
         var eventNames = eventTypes.ToDictionary(t => t.ClrType, t => t.Name);
 
@@ -109,7 +109,7 @@ public static class StoreSetup
 
             foreach (var projection in catalogue.Projections)
             {
-                opts.Projections.Add(new SlottedProjection(projection.Builder, eventNames, settings.RebuildChunkSize, TimeProvider.System),
+                opts.Projections.Add(new SlottedProjection(projection.Builder, projection.Shard, eventNames, settings.RebuildChunkSize, TimeProvider.System),
                     ProjectionLifecycle.Async, projection.Name, o =>
                     {
                         o.BatchSize = settings.BatchSize;

@@ -217,11 +217,63 @@ public sealed class AnalyticsReference
         }
     }
 
-    /// <summary>The whole expected response, <c>{ "analytics": { ... } }</c>, for the UTC days <paramref name="start"/>..<paramref name="end"/>.</summary>
-    public JsonObject Expected(DateOnly start, DateOnly end)
+    /// <summary>
+    /// The whole expected response, <c>{ "analytics": { ... } }</c>, for the calendar days <paramref name="start"/> to
+    /// <paramref name="end"/> in <paramref name="zone"/> (UTC when not given), with the previous period when asked for.
+    /// </summary>
+    public JsonObject Expected(DateOnly start, DateOnly end, TimeZoneInfo? zone = null, bool previousPeriod = false)
     {
-        bool InRange(DateTime at) => DateOnly.FromDateTime(at) is var day && day >= start && day <= end;
+        zone ??= TimeZoneInfo.Utc;
+        var analytics = Figures(start, end, zone, timeline: true);
+        if (previousPeriod)
+        {
+            var days = end.DayNumber - start.DayNumber + 1;
+            analytics["previousPeriod"] = Figures(start.AddDays(-days), start.AddDays(-1), zone, timeline: false);
+        }
 
+        return new JsonObject { ["analytics"] = analytics };
+    }
+
+    /// <summary>The calendar day an instant (UTC) falls on in a zone.</summary>
+    public static DateOnly LocalDay(DateTime utc, TimeZoneInfo zone) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(utc, zone));
+
+    /// <summary>
+    /// The first UTC second whose calendar day in <paramref name="zone"/> is <paramref name="day"/> or later, found by a
+    /// binary search over UTC seconds for where the zone's date changes: it holds on days of 23 or 25 hours and where a
+    /// change skips midnight, without asking the zone where its midnight is.
+    /// </summary>
+    public static DateTime FirstSecondOf(DateOnly day, TimeZoneInfo zone)
+    {
+        var (low, high) = (day.ToDateTime(TimeOnly.MinValue).AddDays(-2), day.ToDateTime(TimeOnly.MinValue).AddDays(2));
+        while (high - low > TimeSpan.FromSeconds(1))
+        {
+            var middle = low + TimeSpan.FromSeconds(Math.Floor((high - low).TotalSeconds / 2));
+            (low, high) = LocalDay(DateTime.SpecifyKind(middle, DateTimeKind.Utc), zone) >= day ? (low, middle) : (middle, high);
+        }
+
+        return DateTime.SpecifyKind(high, DateTimeKind.Utc);
+    }
+
+    /// <summary>How long a calendar day lasts in a zone: 24 hours, or 23 and 25 on daylight-saving changes.</summary>
+    public static TimeSpan LengthOf(DateOnly day, TimeZoneInfo zone) => FirstSecondOf(day.AddDays(1), zone) - FirstSecondOf(day, zone);
+
+    /// <summary>
+    /// The first instant of the local day <paramref name="first"/> and the last second of the local day
+    /// <paramref name="last"/>, written with the zone's offset at each (Z in UTC).
+    /// </summary>
+    public static (string Start, string End) Bounds(DateOnly first, DateOnly last, TimeZoneInfo zone)
+    {
+        string Write(DateTime utc) => zone.Id == TimeZoneInfo.Utc.Id
+            ? utc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)
+            : new DateTimeOffset(utc).ToOffset(zone.GetUtcOffset(utc)).ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture);
+
+        return (Write(FirstSecondOf(first, zone)), Write(FirstSecondOf(last.AddDays(1), zone).AddSeconds(-1)));
+    }
+
+    private JsonObject Figures(DateOnly start, DateOnly end, TimeZoneInfo zone, bool timeline)
+    {
+        DateOnly DayOf(DateTime at) => LocalDay(at, zone);
+        bool InRange(DateTime at) => DayOf(at) is var day && day >= start && day <= end;
         var placed = _orders.Values.Where(o => o.PlacedAt is { } at && InRange(at)).ToList();
         var counted = placed.Where(o => o.Current!.Status != "cancelled").ToList();
         var totalRevenue = counted.Sum(o => o.Items.Sum(i => i.Quantity * i.UnitPrice));
@@ -288,73 +340,82 @@ public sealed class AnalyticsReference
             ["attributedRevenue"] = N(clicks.Sum(c => _attributed.TryGetValue(c, out var orders) ? orders.Sum(o => o.Amount) : 0m)),
         };
 
-        var timeline = new JsonArray();
+        var timelineDays = new JsonArray();
         for (var day = start; day <= end; day = day.AddDays(1))
         {
-            var ofDay = counted.Where(o => DateOnly.FromDateTime(o.PlacedAt!.Value) == day).ToList();
-            timeline.Add(new JsonObject
+            var ofDay = counted.Where(o => DayOf(o.PlacedAt!.Value) == day).ToList();
+            timelineDays.Add(new JsonObject
             {
                 ["date"] = Day(day),
                 ["orders"] = N(ofDay.Count),
                 ["revenue"] = N(ofDay.Sum(o => o.Items.Sum(i => i.Quantity * i.UnitPrice))),
-                ["newCarts"] = N(created.Count(c => DateOnly.FromDateTime(c.CreatedAt!.Value) == day)),
+                ["newCarts"] = N(created.Count(c => DayOf(c.CreatedAt!.Value) == day)),
             });
         }
 
-        return new JsonObject
+        var (first, last) = Bounds(start, end, zone);
+        var figures = new JsonObject
         {
-            ["analytics"] = new JsonObject
-            {
-                ["overview"] = overview,
-                ["ordersByStatus"] = ordersByStatus,
-                ["topArtists"] = topArtists,
-                ["cartMetrics"] = cartMetrics,
-                ["referralMetrics"] = referralMetrics,
-                ["timeline"] = timeline,
-                ["dateRange"] = new JsonObject
-                {
-                    ["start"] = Day(start) + "T00:00:00Z",
-                    ["end"] = Day(end) + "T23:59:59Z",
-                },
-            },
+            ["overview"] = overview,
+            ["ordersByStatus"] = ordersByStatus,
+            ["topArtists"] = topArtists,
+            ["cartMetrics"] = cartMetrics,
+            ["referralMetrics"] = referralMetrics,
         };
+        if (timeline)
+        {
+            figures["timeline"] = timelineDays;
+        }
+
+        figures["dateRange"] = new JsonObject { ["start"] = first, ["end"] = last };
+        return figures;
     }
 
     /// <summary>
     /// The CSV report the endpoint writes for an expected response (<see cref="Expected"/>): the report's sections, money
     /// with exactly 2 decimals (invariant culture), fields quoted by RFC 4180 when they hold a comma, quote or line break,
-    /// lines joined by "\n".
+    /// lines joined by "\n". Outside UTC each "Date Range" line names the zone; with the previous period, a "Previous
+    /// Period" section (its date range, overview and top artists) follows the timeline.
     /// </summary>
-    public static string Csv(JsonObject expected)
+    public static string Csv(JsonObject expected, string zone = "UTC")
     {
         var analytics = expected["analytics"]!.AsObject();
-        var overview = analytics["overview"]!.AsObject();
-        var start = ((string)analytics["dateRange"]!["start"]!)[..10];
-        var end = ((string)analytics["dateRange"]!["end"]!)[..10];
-        var lines = new List<string>
-        {
-            "Gallery Analytics Report",
-            $"Date Range: {start} to {end}",
-            "",
-            "Overview",
-            "Total Orders," + Count(overview["totalOrders"]),
-            "Total Revenue," + Money(overview["totalRevenue"]),
-            "Gallery Revenue," + Money(overview["galleryRevenue"]),
-            "Artist Payouts," + Money(overview["artistPayouts"]),
-            "Average Order Value," + Money(overview["averageOrderValue"]),
-            "Total Items Sold," + Count(overview["totalItemsSold"]),
-            "",
-            "Top Artists",
-            "Artist,Orders,Revenue,Payout,Items Sold",
-        };
-        lines.AddRange(analytics["topArtists"]!.AsArray().Select(a =>
-            $"{Field((string)a!["artistName"]!)},{Count(a["totalOrders"])},{Money(a["totalRevenue"])},{Money(a["artistPayout"])},{Count(a["itemsSold"])}"));
+        var lines = new List<string> { "Gallery Analytics Report" };
+        Section(analytics, "");
         lines.Add("");
         lines.Add("Timeline");
         lines.Add("Date,Orders,Revenue,New Carts");
         lines.AddRange(analytics["timeline"]!.AsArray().Select(d =>
             $"{(string)d!["date"]!},{Count(d["orders"])},{Money(d["revenue"])},{Count(d["newCarts"])}"));
+        if (analytics["previousPeriod"] is JsonObject previous)
+        {
+            lines.Add("");
+            lines.Add("Previous Period");
+            Section(previous, "Previous Period ");
+        }
+
         return string.Join("\n", lines);
+
+        void Section(JsonObject figures, string heading)
+        {
+            var overview = figures["overview"]!.AsObject();
+            var start = ((string)figures["dateRange"]!["start"]!)[..10];
+            var end = ((string)figures["dateRange"]!["end"]!)[..10];
+            lines.Add($"Date Range: {start} to {end}" + (zone == "UTC" ? "" : $" ({zone})"));
+            lines.Add("");
+            lines.Add(heading + "Overview");
+            lines.Add("Total Orders," + Count(overview["totalOrders"]));
+            lines.Add("Total Revenue," + Money(overview["totalRevenue"]));
+            lines.Add("Gallery Revenue," + Money(overview["galleryRevenue"]));
+            lines.Add("Artist Payouts," + Money(overview["artistPayouts"]));
+            lines.Add("Average Order Value," + Money(overview["averageOrderValue"]));
+            lines.Add("Total Items Sold," + Count(overview["totalItemsSold"]));
+            lines.Add("");
+            lines.Add(heading + "Top Artists");
+            lines.Add("Artist,Orders,Revenue,Payout,Items Sold");
+            lines.AddRange(figures["topArtists"]!.AsArray().Select(a =>
+                $"{Field((string)a!["artistName"]!)},{Count(a["totalOrders"])},{Money(a["totalRevenue"])},{Money(a["artistPayout"])},{Count(a["itemsSold"])}"));
+        }
     }
 
     /// <summary>An RFC 4180 field: quoted, with quotes doubled, when it holds a comma, a quote or a line break.</summary>

@@ -238,4 +238,24 @@ public sealed class AnalyticsReferenceSelfTests
         var again = RandomGallery.Standard(20250214, today).Delivery();
         Assert.Equal(delivery.Select(e => e.ToJsonString()), again.Select(e => e.ToJsonString()));
     }
+
+    [Theory]
+    // The contract's example, Berlin's autumn day, New York's two changes, Chatham's two, and fractional offsets.
+    [InlineData("Europe/Berlin", "2024-03-31", "2024-03-30T23:00:00Z", 23, "2024-03-31T00:00:00+01:00", "2024-03-31T23:59:59+02:00")]
+    [InlineData("Europe/Berlin", "2024-10-27", "2024-10-26T22:00:00Z", 25, "2024-10-27T00:00:00+02:00", "2024-10-27T23:59:59+01:00")]
+    [InlineData("America/New_York", "2024-03-10", "2024-03-10T05:00:00Z", 23, "2024-03-10T00:00:00-05:00", "2024-03-10T23:59:59-04:00")]
+    [InlineData("America/New_York", "2024-11-03", "2024-11-03T04:00:00Z", 25, "2024-11-03T00:00:00-04:00", "2024-11-03T23:59:59-05:00")]
+    [InlineData("Pacific/Chatham", "2024-04-07", "2024-04-06T10:15:00Z", 25, "2024-04-07T00:00:00+13:45", "2024-04-07T23:59:59+12:45")]
+    [InlineData("Pacific/Chatham", "2024-09-29", "2024-09-28T11:15:00Z", 23, "2024-09-29T00:00:00+12:45", "2024-09-29T23:59:59+13:45")]
+    [InlineData("Asia/Kolkata", "2024-03-11", "2024-03-10T18:30:00Z", 24, "2024-03-11T00:00:00+05:30", "2024-03-11T23:59:59+05:30")]
+    [InlineData("Asia/Kathmandu", "2024-03-11", "2024-03-10T18:15:00Z", 24, "2024-03-11T00:00:00+05:45", "2024-03-11T23:59:59+05:45")]
+    [InlineData("UTC", "2024-03-11", "2024-03-11T00:00:00Z", 24, "2024-03-11T00:00:00Z", "2024-03-11T23:59:59Z")]
+    public void Local_days_start_where_the_zones_date_changes(string zoneId, string day, string start, int hours, string first, string last)
+    {
+        var zone = zoneId == "UTC" ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(zoneId);
+        var date = DateOnly.Parse(day, CultureInfo.InvariantCulture);
+        Assert.Equal(AnalyticsReference.Instant(start), AnalyticsReference.FirstSecondOf(date, zone));
+        Assert.Equal(TimeSpan.FromHours(hours), AnalyticsReference.LengthOf(date, zone));
+        Assert.Equal((first, last), AnalyticsReference.Bounds(date, date, zone));
+    }
 }

@@ -366,6 +366,39 @@ public sealed class RandomGallery
         return this;
     }
 
+    /// <summary>
+    /// For each zone, orders, carts and clicks at the last second before and the first second of local midnight around
+    /// every one of its <see cref="ChangeDays"/> in the span (days of 23 or 25 hours) and of two
+    /// random days: the edges a zone's buckets must draw to the second.
+    /// </summary>
+    public RandomGallery WithLocalMidnights(IEnumerable<TimeZoneInfo> zones)
+    {
+        foreach (var zone in zones)
+        {
+            var days = ChangeDays(zone).Concat([FirstDay.AddDays(_random.Next(1, Days - 1)), FirstDay.AddDays(_random.Next(1, Days - 1))]);
+            foreach (var day in days.Distinct())
+            {
+                foreach (var midnight in new[] { day, day.AddDays(1) }.Select(d => AnalyticsReference.FirstSecondOf(d, zone)))
+                {
+                    foreach (var at in new[] { midnight.AddSeconds(-1), midnight })
+                    {
+                        var tag = $"{zone.Id.Replace('/', '-')}-{at:yyyyMMddHHmmss}";
+                        AddOrder(at);
+                        AddCart($"c-{_seed}-{tag}", at);
+                        var (visitorId, favourites) = Pick(_visitors);
+                        AddClick($"r-{_seed}-{tag}", visitorId, favourites[0], at);
+                    }
+                }
+            }
+        }
+
+        return this;
+    }
+
+    /// <summary>The days of the span that do not last 24 hours in a zone (its daylight-saving changes).</summary>
+    public IReadOnlyList<DateOnly> ChangeDays(TimeZoneInfo zone) =>
+        Enumerable.Range(0, Days).Select(FirstDay.AddDays).Where(d => AnalyticsReference.LengthOf(d, zone) != TimeSpan.FromDays(1)).ToList();
+
     /// <summary>Every event once, shuffled across entities with each entity's own order kept, plus ~10% redeliveries.</summary>
     public List<JsonObject> Delivery() => AtLeastOnceDelivery.Shuffle(_entities, _random);
 

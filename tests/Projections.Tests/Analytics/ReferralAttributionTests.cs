@@ -50,12 +50,13 @@ public sealed class ReferralAttributionTests
                 }
             }
 
-            var changes = new List<(DateOnly Day, AnalyticsFigures Figures, int Sign)>();
+            var changes = new List<(DateTimeOffset At, AnalyticsFigures Figures, int Sign)>();
             var result = new DocumentChanges();
             await attribution.ApplyAsync(store, result, changes, CancellationToken.None);
             store.Write(result);
-            foreach (var (day, figures, sign) in changes)
+            foreach (var (instant, figures, sign) in changes)
             {
+                var day = DateOnly.FromDateTime(instant.UtcDateTime);
                 (buckets.TryGetValue(day, out var bucket) ? bucket : buckets[day] = new AnalyticsFigures()).Add(figures, sign);
             }
 

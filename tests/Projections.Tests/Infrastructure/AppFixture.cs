@@ -20,6 +20,9 @@ public sealed class AppFixture : IAsyncLifetime
 {
     public IAlbaHost Host { get; private set; } = null!;
 
+    /// <summary>The time zones the test hosts keep analytics for, besides UTC.</summary>
+    public static readonly string[] TimeZones = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham"];
+
     public static IAlbaHost Build(Action<IWebHostBuilder>? configure = null, string environment = "Testing") =>
         AlbaHost.For<Program>(builder =>
         {
@@ -33,6 +36,12 @@ public sealed class AppFixture : IAsyncLifetime
             builder.UseSetting("Projections:BatchSize", "200");
             // Small rebuild chunks, so that a rebuild takes many steps while reads and ingests go on.
             builder.UseSetting("Projections:RebuildChunkSize", "300");
+            // The zones of the time-zone tests: daylight-saving changes and fractional offsets.
+            for (var i = 0; i < TimeZones.Length; i++)
+            {
+                builder.UseSetting($"Analytics:TimeZones:{i}", TimeZones[i]);
+            }
+
             configure?.Invoke(builder);
         }).GetAwaiter().GetResult();
 
