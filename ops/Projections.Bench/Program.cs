@@ -153,6 +153,7 @@ namespace Projections.Bench
             ("metrics/inventory", "/metrics/inventory", true),
             ("analytics (default range)", "/api/admin/analytics", true),
             ("analytics (366 days)", "/api/admin/analytics?start_date=2024-01-01&end_date=2024-12-31", true),
+            ("analytics (366 days, Europe/Berlin)", "/api/admin/analytics?start_date=2024-01-01&end_date=2024-12-31&tz=Europe/Berlin", true),
             ("baseline admin-dashboard (SQL per request)", "/bench/baseline/admin-dashboard", true),
             ("baseline analytics 366 days (SQL per request)", "/bench/baseline/analytics?start_date=2024-01-01&end_date=2024-12-31", true),
         ];
