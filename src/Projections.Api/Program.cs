@@ -22,6 +22,7 @@ builder.AddProjectionsTelemetry();
 builder.AddProjectionsStore(Catalogue.Projections, Catalogue.EventTypes);
 builder.AddProjectionsIngest();
 builder.AddProjectionsAnalytics();
+builder.AddProjectionsReads();
 builder.AddProjectionsOperations();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
@@ -29,6 +30,7 @@ builder.Services.AddOpenApi();
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseCors();
 app.UseAuthentication();
 app.UseAuthorization();
 

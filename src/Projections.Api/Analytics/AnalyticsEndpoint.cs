@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 using Projections.Auth;
 using Projections.Hosting;
 using Projections.ReadModels;
@@ -17,7 +16,7 @@ public static class AnalyticsEndpoint
 
     public static IEndpointRouteBuilder MapAnalytics(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/admin/analytics", Get).WithTags("Analytics").RequireAuthorization(AuthSetup.AdminOnly);
+        app.MapGet("/api/admin/analytics", Get).WithTags("Analytics").RequireAuthorization(AuthSetup.AdminOnly).RequireCors(ReadSetup.CorsPolicy);
         return app;
     }
 
@@ -75,12 +74,15 @@ public static class AnalyticsEndpoint
         }
 
         var rate = settings.Value.GalleryCommissionRate;
-        context.Response.Headers.Vary = HeaderNames.Accept;
-        var key = $"analytics:{zone.Id}:{range.First:yyyy-MM-dd}:{range.Last:yyyy-MM-dd}:{(comparePrevious ? "compare" : "")}:{(csv ? "csv" : "json")}";
-        return await ReadModelEndpoint.Serve(context, key, Projections,
-            async (sessions, ct) =>
+        // Resolved again for each update of a live stream: without end_date the range ends today, in the zone.
+        ReadQuery Query()
+        {
+            var now = clock.GetUtcNow();
+            var resolved = string.IsNullOrEmpty(endDate) ? AnalyticsRange.Parse(startDate, endDate, now, zone).Range ?? range : range;
+            var key = $"analytics:{zone.Id}:{resolved.First:yyyy-MM-dd}:{resolved.Last:yyyy-MM-dd}:{(comparePrevious ? "compare" : "")}:{(csv ? "csv" : "json")}";
+            return new ReadQuery(key, Projections, async (sessions, ct) =>
             {
-                var report = await AnalyticsReport.LoadAsync(sessions.Of(GalleryAnalyticsProjection.ProjectionName), range, comparePrevious, rate, ct);
+                var report = await AnalyticsReport.LoadAsync(sessions.Of(GalleryAnalyticsProjection.ProjectionName), resolved, comparePrevious, rate, ct);
                 if (csv)
                 {
                     return Encoding.UTF8.GetBytes(report.ToCsv());
@@ -93,7 +95,15 @@ public static class AnalyticsEndpoint
                 }
 
                 return buffer.WrittenSpan.ToArray();
-            }, csv ? "text/csv; charset=utf-8" : "application/json",
-            csv ? $"attachment; filename=\"{AnalyticsReport.CsvFileName(range)}\"" : null);
+            })
+            {
+                ContentType = csv ? "text/csv; charset=utf-8" : "application/json",
+                ContentDisposition = csv ? $"attachment; filename=\"{AnalyticsReport.CsvFileName(resolved)}\"" : null,
+                // The range moves with the day: the answer has looked this way since the day began, at the latest.
+                ValidFrom = string.IsNullOrEmpty(endDate) ? AnalyticsZones.StartOf(AnalyticsZones.DayOf(now, zone), zone) : null,
+            };
+        }
+
+        return await ReadModelEndpoint.Serve(context, Query);
     }
 }

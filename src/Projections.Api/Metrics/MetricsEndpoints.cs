@@ -25,10 +25,10 @@ public static class MetricsEndpoints
 
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
     {
-        var metrics = app.MapGroup("/metrics").WithTags("Metrics");
+        var metrics = app.MapGroup("/metrics").WithTags("Metrics").RequireCors(ReadSetup.CorsPolicy);
 
         metrics.MapGet("/admin-dashboard", (HttpContext context, [FromQuery(Name = "active_only")] string? activeOnlyText) =>
-            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, activeOnly ? "admin:active" : "admin:all", BothProjections,
+            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, () => new ReadQuery(activeOnly ? "admin:active" : "admin:all", BothProjections,
                 async (sessions, ct) =>
                 {
                     var users = await sessions.Of(Users).LoadAsync<UserMetrics>(UserMetrics.DocumentId, ct) ?? new UserMetrics();
@@ -38,22 +38,22 @@ public static class MetricsEndpoints
                         UserCountsJson.WriteAll(json, users);
                         InventoryJson.Write(json, inventory.View(activeOnly));
                     });
-                })).RequireAuthorization(AuthSetup.AdminOnly);
+                }))).RequireAuthorization(AuthSetup.AdminOnly);
 
         metrics.MapGet("/staff-dashboard", (HttpContext context, CancellationToken _) =>
-            ReadModelEndpoint.Serve(context, "staff", UserProjections, async (sessions, ct) =>
+            ReadModelEndpoint.Serve(context, () => new ReadQuery("staff", UserProjections, async (sessions, ct) =>
             {
                 var users = await sessions.Of(Users).LoadAsync<UserMetrics>(UserMetrics.DocumentId, ct) ?? new UserMetrics();
                 return Json(json => UserCountsJson.WriteCustomers(json, users));
-            })).RequireAuthorization(AuthSetup.CustomerCounts);
+            }))).RequireAuthorization(AuthSetup.CustomerCounts);
 
         metrics.MapGet("/inventory", (HttpContext context, [FromQuery(Name = "active_only")] string? activeOnlyText) =>
-            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, activeOnly ? "inventory:active" : "inventory:all", InventoryProjections,
+            ActiveOnly(activeOnlyText, out var activeOnly) ?? ReadModelEndpoint.Serve(context, () => new ReadQuery(activeOnly ? "inventory:active" : "inventory:all", InventoryProjections,
                 async (sessions, ct) =>
                 {
                     var inventory = await sessions.Of(Inventory).LoadAsync<InventoryMetrics>(InventoryMetrics.DocumentId, ct) ?? new InventoryMetrics();
                     return Json(json => InventoryJson.Write(json, inventory.View(activeOnly)));
-                })).RequireAuthorization(AuthSetup.InventoryMetrics);
+                }))).RequireAuthorization(AuthSetup.InventoryMetrics);
 
         return app;
     }

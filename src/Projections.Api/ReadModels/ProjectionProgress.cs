@@ -55,6 +55,55 @@ public sealed class ProjectionProgress : BackgroundService
     public ProjectionSlots? Slots(string projection) => _slots.GetValueOrDefault(projection);
 
     /// <summary>
+    /// When the documents behind an answer last changed, for the answer read at <paramref name="processed"/> (each
+    /// projection's progress, in order): the latest change each projection's slots record at or before its progress.
+    /// Never later than the documents read at that progress (a change recorded beyond it is not theirs), so a client's
+    /// <c>If-Modified-Since</c> cannot hide a change from it. Null when the projections never changed, or when the
+    /// changes recorded are all beyond the progress (the slots were looked up after a newer batch).
+    /// <c>Ambiguous</c>: another change may have fallen in the same second, which HTTP dates cannot tell apart.
+    /// </summary>
+    public (DateTimeOffset? At, bool Ambiguous) LastChanged(IReadOnlyList<string> projections, long[] processed) =>
+        LastChanged([.. projections.Select(Slots)], processed);
+
+    /// <inheritdoc cref="LastChanged(IReadOnlyList{string}, long[])"/>
+    public static (DateTimeOffset? At, bool Ambiguous) LastChanged(IReadOnlyList<ProjectionSlots?> projections, long[] processed)
+    {
+        DateTimeOffset? latest = null;
+        var seconds = new List<(long Second, bool Ambiguous)>();
+        for (var i = 0; i < projections.Count; i++)
+        {
+            var slots = projections[i];
+            if (slots?.Changed is not { } changed)
+            {
+                continue;
+            }
+
+            (ReadModelChange At, bool Ambiguous)? mark = changed.Sequence <= processed[i]
+                ? (changed, slots.ChangedBefore is { } before && Second(before.At) == Second(changed.At))
+                // The change before the latest has no record of its own predecessor: its second may be shared.
+                : slots.ChangedBefore is { } earlier && earlier.Sequence <= processed[i] ? (earlier, true) : null;
+            if (mark is null)
+            {
+                return (null, false);
+            }
+
+            seconds.Add((Second(mark.Value.At.At), mark.Value.Ambiguous));
+            latest = latest is null || mark.Value.At.At > latest ? mark.Value.At.At : latest;
+        }
+
+        if (latest is null)
+        {
+            return (null, false);
+        }
+
+        var last = Second(latest.Value);
+        var inLastSecond = seconds.Where(s => s.Second == last).ToList();
+        return (latest, inLastSecond.Count > 1 || inLastSecond.Any(s => s.Ambiguous));
+    }
+
+    private static long Second(DateTimeOffset at) => at.ToUnixTimeSeconds();
+
+    /// <summary>
     /// Whether the slot a projection's reads come from serves <paramref name="coverage"/> (see
     /// <see cref="ProjectionSlots.NotBuilt"/>). A no is looked up again before it is given, so it is true now.
     /// </summary>

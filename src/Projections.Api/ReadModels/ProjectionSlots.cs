@@ -63,7 +63,22 @@ public sealed class ProjectionSlots
     /// on, and so may serve. A rebuild's slot covers what the projection covered when it completed.</summary>
     public Dictionary<string, List<string>> Coverage { get; set; } = [];
 
+    /// <summary>When the active slot's documents last changed: the projection batch that changed them (its time, and the
+    /// sequence it processed through), or the rebuild that made the slot active. What <c>Last-Modified</c> says.</summary>
+    public ReadModelChange? Changed { get; set; }
+
+    /// <summary>The change before <see cref="Changed"/>: two changes within one second make that second's
+    /// <c>If-Modified-Since</c> ambiguous.</summary>
+    public ReadModelChange? ChangedBefore { get; set; }
+
     public static string Other(string slot) => slot == Blue ? Green : Blue;
+
+    /// <summary>Records that the active slot's documents changed in a batch processed through <paramref name="sequence"/>.</summary>
+    public void MarkChanged(DateTimeOffset at, long sequence)
+    {
+        ChangedBefore = Changed;
+        Changed = new ReadModelChange(at, sequence);
+    }
 
     /// <summary>
     /// What of a projection's <paramref name="coverage"/> (<see cref="IReadModelBuilder.Coverage"/>) the active slot does
@@ -96,6 +111,8 @@ public sealed class ProjectionSlots
             Version++;
             run.Processed = run.Total;
             Coverage[run.Target] = [.. coverage ?? []];
+            // The reads now come from other documents: whatever they hold, they changed now.
+            MarkChanged(at, run.Total);
         }
 
         History.Insert(0, run);
@@ -107,3 +124,6 @@ public sealed class ProjectionSlots
         Rebuild = null;
     }
 }
+
+/// <summary>A change of a read model's documents: when, and the event sequence the batch processed through.</summary>
+public sealed record ReadModelChange(DateTimeOffset At, long Sequence);

@@ -56,16 +56,22 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         var slots = await operations.LoadAsync<ProjectionSlots>(Name, cancellation);
         var own = events.Where(e => !IsOperation(e.Data)).Select(e => new Sourced(e.Sequence, e.Id, e.EventTypeName, e.Version, e.Data)).ToList();
         var replays = events.Select(e => e.Data).OfType<ReplayRequested>().Where(r => r.Projection == Name).ToList();
-        await ApplyToSlotAsync(operations, slots?.Active ?? ProjectionSlots.Blue, own, replays, cancellation);
+        var changed = await ApplyToSlotAsync(operations, slots?.Active ?? ProjectionSlots.Blue, own, replays, cancellation);
         var covered = await KeepCoverageAsync(operations, slots, cancellation);
         slots ??= covered;
+        if (changed)
+        {
+            // Committed with the documents and the progress: reads learn when what they serve last changed.
+            slots ??= new ProjectionSlots { Id = Name };
+            slots.MarkChanged(_clock.GetUtcNow(), events[^1].Sequence);
+        }
 
         var requests = events.Where(e => e.Data is RebuildRequested r && r.Projection == Name).ToList();
         if (requests.Count == 0 && slots?.Rebuild is null)
         {
-            if (covered is not null)
+            if (covered is not null || changed)
             {
-                operations.Store(covered);
+                operations.Store(slots!);
             }
 
             return;
@@ -99,7 +105,8 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     /// are read again from the store and applied after the others. One preparation per slot and batch: documents loaded
     /// twice in a batch would miss the changes queued in between.
     /// </summary>
-    private async Task ApplyToSlotAsync(IDocumentOperations operations, string slot, List<Sourced> events, IReadOnlyList<ReplayRequested> replays,
+    /// <returns>Whether any document of the slot changed.</returns>
+    private async Task<bool> ApplyToSlotAsync(IDocumentOperations operations, string slot, List<Sourced> events, IReadOnlyList<ReplayRequested> replays,
         CancellationToken cancellation)
     {
         var session = operations.ForTenant(slot);
@@ -111,7 +118,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
 
         if (events.Count == 0)
         {
-            return;
+            return false;
         }
 
         var readable = events.Where(e => e.Data is not null).ToList();
@@ -147,6 +154,8 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
                 session.Delete<SetAsideEvent>(SetAsideEvent.Key(Name, e.Id));
             }
         }
+
+        return changes.All().Any();
     }
 
     /// <summary>

@@ -42,8 +42,14 @@ public sealed class AppFixture : IAsyncLifetime
                 builder.UseSetting($"Analytics:TimeZones:{i}", TimeZones[i]);
             }
 
+            // A dashboard's origin, for the CORS tests; keep-alives every second, so a test sees them soon.
+            builder.UseSetting("Cors:AllowedOrigins:0", AllowedOrigin);
+            builder.UseSetting("Reads:KeepAliveInterval", "00:00:01");
             configure?.Invoke(builder);
         }).GetAwaiter().GetResult();
+
+    /// <summary>The browser origin the test hosts let read (<c>Cors:AllowedOrigins</c>).</summary>
+    public const string AllowedOrigin = "https://dashboard.example";
 
     public static string ConnectionString =>
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
