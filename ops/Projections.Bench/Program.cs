@@ -70,7 +70,7 @@ namespace Projections.Bench
     public sealed record SizeResult(string Size, long Events, double PublishSeconds, double PublishEventsPerSecond, double IngestSeconds, double IngestEventsPerSecond, double RebuildSeconds,
         double RebuildEventsPerSecond, long PeakMemoryBytes, IReadOnlyList<ReadResult> Reads, double IngestServiceCpuSeconds = 0,
         double IngestMachineCpuSeconds = 0, FreshnessResult? FreshnessOnePublisher = null, FreshnessResult? FreshnessFourPublishers = null,
-        HotVisitorResult? HotVisitor = null);
+        HotVisitorResult? HotVisitor = null, StreamsResult? Streams = null);
 
     public sealed class SizeRun(BenchOptions options, ShopSize size)
     {
@@ -121,6 +121,12 @@ namespace Projections.Bench
                 Console.WriteLine($"{name}: {reads[^1].RequestsPerSecond:F0} req/s, p50 {reads[^1].P50Ms:F2} ms, p99 {reads[^1].P99Ms:F2} ms");
             }
 
+            var streamCount = options.Smoke ? 50 : 1000;
+            Console.WriteLine($"{streamCount} live streams: idle, then a change...");
+            var live = await LiveStreams.MeasureAsync(service, Url, token, streamCount, TimeSpan.FromSeconds(options.Smoke ? 2 : 10), options.Smoke ? 2 : 5);
+            Console.WriteLine($"Streams: memory {live.MemoryBeforeBytes / 1048576.0:F0} -> {live.MemoryOpenBytes / 1048576.0:F0} MB, idle CPU " +
+                              $"{live.IdleCpuSeconds:F2} s in {live.IdleSeconds:F0} s; change to all: p50 {live.P50Ms:F0} ms, p99 {live.P99Ms:F0} ms, worst {live.MaxMs:F0} ms");
+
             var rounds = options.Smoke ? 10 : 200;
             Console.WriteLine($"Publish-to-visible: {rounds} batches of 100 events from one publisher, then from four at once...");
             var one = await Freshness.MeasureAsync(http, 1, rounds, 100, "one");
@@ -142,7 +148,7 @@ namespace Projections.Bench
             var peak = service.PeakMemoryBytes();
             service.Stop();
             return new SizeResult(size.Name, events, publish, events / publish, ingest, events / ingest, rebuild, events / rebuild, peak, reads,
-                serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot);
+                serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot, live);
         }
 
         private static IEnumerable<(string Name, string Path, bool Auth)> Endpoints() =>

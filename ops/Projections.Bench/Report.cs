@@ -86,6 +86,22 @@ public static class Report
                 string.Join(", ", new[] { ratio < 0.5 ? $"{F(ratio * 100, "F0")}% of the shop's rate" : "", hot.Exact ? "" : "figures differ" }.Where(d => d.Length > 0)));
         }
 
+        if (r.Streams is { } streams)
+        {
+            var grown = (streams.MemoryOpenBytes - streams.MemoryBeforeBytes) / 1048576.0;
+            // What the streams add to the service's idle work, measured just before for as long without them.
+            var core = (streams.IdleCpuSeconds - streams.IdleCpuSecondsWithout) / streams.IdleSeconds;
+            yield return new Row($"{F(streams.Streams)} open live streams, idle {F(streams.IdleSeconds, "F0")} s",
+                $"memory +{F(grown, "F1")} MB ({F(streams.MemoryBeforeBytes / 1048576.0)} → {F(streams.MemoryOpenBytes / 1048576.0)} MB), " +
+                $"CPU {(core >= 0 ? "+" : "")}{F(core * 100, "F1")}% of one core ({F(100 * streams.IdleCpuSecondsWithout / streams.IdleSeconds, "F1")}% → {F(100 * streams.IdleCpuSeconds / streams.IdleSeconds, "F1")}%)",
+                "", "≤ 50 MB more, ≤ 5% of one core", grown <= 50 && core <= 0.05,
+                string.Join(", ", new[] { grown > 50 ? $"+{F(grown, "F1")} MB" : "", core > 0.05 ? $"{F(core * 100, "F1")}% of one core" : "" }.Where(d => d.Length > 0)));
+            var limit = streams.IntervalMs + 100;
+            yield return new Row($"a change reaching all {F(streams.Streams)} streams ({streams.Changes} changes, from the publish's 202)",
+                $"p50 {F(streams.P50Ms)} ms, p99 {F(streams.P99Ms)} ms, worst {F(streams.MaxMs)} ms", "", $"worst ≤ {F(limit)} ms (interval + 100 ms)",
+                streams.MaxMs <= limit, $"worst is {F(streams.MaxMs / limit, "F2")}× the limit");
+        }
+
         yield return new Row("rebuild of every projection (online, side by side)", $"{F(r.RebuildEventsPerSecond)} events/s ({F(r.RebuildSeconds, "F1")} s)",
             "", "≥ 20,000 events/s", r.RebuildEventsPerSecond >= 20_000, $"{F(r.RebuildEventsPerSecond / 200, "F0")}% of the target");
         yield return new Row("peak resident memory of the service", $"{F(r.PeakMemoryBytes / 1048576.0)} MB", "", "≤ 500 MB",

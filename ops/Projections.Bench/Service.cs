@@ -80,6 +80,13 @@ public sealed class Service : IDisposable
         return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     }
 
+    /// <summary>Resident memory of the service process now (VmRSS).</summary>
+    public long MemoryBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
     /// <summary>CPU time the service process has used so far.</summary>
     public TimeSpan CpuTime()
     {
