@@ -6,12 +6,12 @@ namespace Projections.Tests.Browser;
 
 /// <summary>
 /// The page the browser tests serve: the markup and the code of the README's dashboard example
-/// (docs/dashboard-example.md), taken from that file as they are, so the example a dashboard developer copies is the
+/// (README.md, "For dashboard developers"), taken from that file as they are, so the example a dashboard developer copies is the
 /// one that runs here.
 /// </summary>
 public static partial class DashboardPage
 {
-    public const string ExamplePath = "docs/dashboard-example.md";
+    public const string ExamplePath = "README.md";
 
     /// <summary>The page, calling the example's <c>showAnalytics</c> as the example's last snippet does.</summary>
     public static string Html(string api, string token, string query)
