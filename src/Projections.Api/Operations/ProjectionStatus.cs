@@ -55,8 +55,10 @@ public sealed class ProjectionStatus(IDocumentStore store, ProjectionCatalogue c
             var lastError = fault is not null
                 ? $"Retrying since {fault.FirstFailedAt:yyyy-MM-ddTHH:mm:ssZ} ({fault.Attempts} attempts) after: {fault.Error}"
                 : shard?.Failure?.Message ?? shard?.PauseReason ?? LastRebuildError(slot) ?? SetAsideError(setAside, latest);
+            var hadOwnEvents = coverage.Count > 0 && !ProjectionSlots.Recorded(slot) && await MartenTables.OwnEventsThroughAsync(connection,
+                MartenTables.TypeNames(store, catalogue.Find(name)!.Builder), sequence, cancellation);
             projections.Add(new ProjectionInfo(name, slot?.Version ?? 1, status, sequence, lag, lagSeconds, lastError, setAside,
-                ProjectionSlots.NotBuilt(slot, coverage, sequence)));
+                ProjectionSlots.NotBuilt(slot, coverage, hadOwnEvents)));
         }
 
         await using var last = new NpgsqlCommand(MartenTables.LastSequence, connection);

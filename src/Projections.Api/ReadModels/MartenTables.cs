@@ -1,3 +1,6 @@
+using Marten;
+using Npgsql;
+
 namespace Projections.ReadModels;
 
 /// <summary>
@@ -64,8 +67,25 @@ public static class MartenTables
     /// <summary>The events with the sequences $1, in order (set-aside events to replay); the columns of <see cref="HistoryChunk"/>.</summary>
     public const string EventsBySequence = $"select seq_id, id, type, version, data from {Schema}.mt_events where seq_id = any($1) order by seq_id";
 
-    /// <summary>The sequence a projection shard ($1) has processed through, as recorded (no row yet: none).</summary>
-    public const string ShardProgress = $"select last_seq_id from {Schema}.mt_event_progression where name = $1";
+    /// <summary>Whether any event of the types $1 (text[]) has a sequence up to $2: whether a projection of those types
+    /// had events of its own by then (its progress moves past other events too).</summary>
+    public const string OwnEventsThrough = $"select exists(select 1 from {Schema}.mt_events where type = any($1) and seq_id <= $2)";
+
+    /// <inheritdoc cref="OwnEventsThrough"/>
+    public static async Task<bool> OwnEventsThroughAsync(NpgsqlConnection connection, string[] typeNames, long through, CancellationToken cancellation)
+    {
+        if (through <= 0)
+        {
+            return false;
+        }
+
+        await using var command = new NpgsqlCommand(OwnEventsThrough, connection) { Parameters = { new() { Value = typeNames }, new() { Value = through } } };
+        return await command.ExecuteScalarAsync(cancellation) is true;
+    }
+
+    /// <summary>The names a projection's event types are stored under.</summary>
+    public static string[] TypeNames(IDocumentStore store, IReadModelBuilder builder) =>
+        [.. builder.EventTypes.Select(t => store.Options.Events.AllKnownEventTypes().Single(e => e.EventType == t).EventTypeName)];
 
     // ---- Status (Operations/ProjectionStatus.cs) ----
 

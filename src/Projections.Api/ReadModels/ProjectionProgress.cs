@@ -115,7 +115,16 @@ public sealed class ProjectionProgress : BackgroundService
         }
 
         await RefreshAsync(cancellation);
-        return ProjectionSlots.NotBuilt(Slots(projection), [coverage], Of(_catalogue.ShardOf(projection))).Count == 0;
+        var current = Slots(projection);
+        var hadOwnEvents = false;
+        if (!ProjectionSlots.Recorded(current))
+        {
+            await using var session = _store.QuerySession();
+            hadOwnEvents = await MartenTables.OwnEventsThroughAsync((Npgsql.NpgsqlConnection)session.Connection!,
+                MartenTables.TypeNames(_store, _catalogue.Find(projection)!.Builder), Of(_catalogue.ShardOf(projection)), cancellation);
+        }
+
+        return ProjectionSlots.NotBuilt(current, [coverage], hadOwnEvents).Count == 0;
     }
 
     /// <summary>Looks the progress up now; concurrent callers share one query.</summary>

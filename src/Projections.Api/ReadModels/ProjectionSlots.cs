@@ -80,20 +80,24 @@ public sealed class ProjectionSlots
         Changed = new ReadModelChange(at, sequence);
     }
 
+    /// <summary>Whether the active slot's coverage is recorded (from the projection's first batch of its own events on).</summary>
+    public static bool Recorded(ProjectionSlots? slots) => slots?.Coverage.ContainsKey(slots.Active) == true;
+
     /// <summary>
     /// What of a projection's <paramref name="coverage"/> (<see cref="IReadModelBuilder.Coverage"/>) the active slot does
-    /// not serve after <paramref name="processed"/> events: none before the first event, since the slot keeps everything
-    /// from then on; otherwise what it has not kept from the first event on (a rebuild fills it).
+    /// not serve: what its recorded coverage lacks; with none recorded, everything when the projection
+    /// <paramref name="hadOwnEvents"/> (applied before coverage was recorded), nothing otherwise (the slot will hold
+    /// every event of its own from the first on).
     /// </summary>
-    public static IReadOnlyList<string> NotBuilt(ProjectionSlots? slots, IReadOnlyList<string> coverage, long processed)
+    public static IReadOnlyList<string> NotBuilt(ProjectionSlots? slots, IReadOnlyList<string> coverage, bool hadOwnEvents)
     {
-        if (processed == 0)
+        if (Recorded(slots))
         {
-            return [];
+            var kept = slots!.Coverage[slots.Active];
+            return [.. coverage.Where(c => !kept.Contains(c))];
         }
 
-        var kept = slots?.Coverage.GetValueOrDefault(slots.Active);
-        return [.. coverage.Where(c => kept?.Contains(c) != true)];
+        return hadOwnEvents ? coverage : [];
     }
 
     public RebuildRun? Find(string rebuildId) =>

@@ -57,7 +57,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         var own = events.Where(e => !IsOperation(e.Data)).Select(e => new Sourced(e.Sequence, e.Id, e.EventTypeName, e.Version, e.Data)).ToList();
         var replays = events.Select(e => e.Data).OfType<ReplayRequested>().Where(r => r.Projection == Name).ToList();
         var changed = await ApplyToSlotAsync(operations, slots?.Active ?? ProjectionSlots.Blue, own, replays, cancellation);
-        var covered = await KeepCoverageAsync(operations, slots, cancellation);
+        var covered = await KeepCoverageAsync(operations, slots, events[0].Sequence, cancellation);
         slots ??= covered;
         if (changed)
         {
@@ -159,12 +159,13 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     }
 
     /// <summary>
-    /// Keeps what the active slot covers true: a slot first met covers everything the projection covers when nothing
-    /// was processed before (it holds every event from the first on), and nothing beyond its events otherwise (written
-    /// before this coverage existed); a coverage the projection no longer keeps is dropped, since it would go stale.
+    /// Keeps what the active slot covers true: a slot first met covers everything the projection covers when no event of
+    /// its own came before this batch (it holds every one from the first on), and nothing otherwise (written before this
+    /// coverage existed); a coverage the projection no longer keeps is dropped, since it would go stale.
     /// Returns the slots when they changed (to be stored), else null.
     /// </summary>
-    private async Task<ProjectionSlots?> KeepCoverageAsync(IDocumentOperations operations, ProjectionSlots? slots, CancellationToken cancellation)
+    private async Task<ProjectionSlots?> KeepCoverageAsync(IDocumentOperations operations, ProjectionSlots? slots, long firstSequence,
+        CancellationToken cancellation)
     {
         var coverage = _builder.Coverage;
         var active = slots?.Active ?? ProjectionSlots.Blue;
@@ -187,9 +188,9 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         slots ??= new ProjectionSlots { Id = Name };
         await using var connection = operations.Database.CreateConnection();
         await connection.OpenAsync(cancellation);
-        await using var command = new NpgsqlCommand(MartenTables.ShardProgress, connection) { Parameters = { new() { Value = _shard } } };
-        var processed = await command.ExecuteScalarAsync(cancellation) is long sequence ? sequence : 0;
-        slots.Coverage[active] = processed == 0 ? [.. coverage] : [];
+        // Not the shard's progress: the daemon moves it past other events before the projection's first batch.
+        var hadOwnEvents = await MartenTables.OwnEventsThroughAsync(connection, _typeNames, firstSequence - 1, cancellation);
+        slots.Coverage[active] = hadOwnEvents ? [] : [.. coverage];
         return slots;
     }
 

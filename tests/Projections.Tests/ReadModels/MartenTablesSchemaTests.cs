@@ -19,7 +19,7 @@ public sealed partial class MartenTablesSchemaTests(AppFixture app) : AppTest(ap
     public static TheoryData<string> Statements => new()
     {
         nameof(MartenTables.StoredEventIds), nameof(MartenTables.LastSequence), nameof(MartenTables.AppendEvents), nameof(MartenTables.HistoryChunk),
-        nameof(MartenTables.EventsBySequence), nameof(MartenTables.FirstAppendAfter), nameof(MartenTables.MartenDeadLetters),
+        nameof(MartenTables.EventsBySequence), nameof(MartenTables.OwnEventsThrough), nameof(MartenTables.FirstAppendAfter), nameof(MartenTables.MartenDeadLetters),
         nameof(MartenTables.UpsertDocuments), nameof(MartenTables.BaselineUsers), nameof(MartenTables.BaselineProducts),
         nameof(MartenTables.BaselineAnalytics),
     };
@@ -36,6 +36,7 @@ public sealed partial class MartenTablesSchemaTests(AppFixture app) : AppTest(ap
                 Array.Empty<Guid>(), Array.Empty<string>(), Array.Empty<long>(), Jsonb([]), Array.Empty<string>(), Array.Empty<string>()]),
             nameof(MartenTables.HistoryChunk) => (MartenTables.HistoryChunk, [0L, 10L, new[] { "order.placed" }, 10]),
             nameof(MartenTables.EventsBySequence) => (MartenTables.EventsBySequence, [new[] { 1L }]),
+            nameof(MartenTables.OwnEventsThrough) => (MartenTables.OwnEventsThrough, [new[] { "order.placed" }, 10L]),
             nameof(MartenTables.FirstAppendAfter) => (MartenTables.FirstAppendAfter, [0L]),
             nameof(MartenTables.MartenDeadLetters) => (MartenTables.MartenDeadLetters, []),
             // Marten's positional ? placeholders, numbered as Npgsql runs them here.
