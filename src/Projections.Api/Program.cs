@@ -6,6 +6,7 @@ using Projections.Benchmark;
 using Projections.Hosting;
 using Projections.Ingest;
 using Projections.Metrics;
+using Projections.OpenApi;
 using Projections.Operations;
 using Projections.ReadModels;
 
@@ -24,7 +25,7 @@ builder.AddProjectionsIngest();
 builder.AddProjectionsAnalytics();
 builder.AddProjectionsOperations();
 builder.Services.AddProblemDetails();
-builder.Services.AddOpenApi();
+builder.AddProjectionsOpenApi();
 
 var app = builder.Build();
 app.UseExceptionHandler();
