@@ -34,6 +34,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapOpenApi().AllowAnonymous();
+app.MapApiReference();
 app.MapHealth();
 app.MapTelemetry(AuthSetup.ReadTelemetry);
 app.MapIngest();

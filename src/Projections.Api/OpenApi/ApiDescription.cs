@@ -1,10 +1,11 @@
 // OpenApi/: the service described for tools: the OpenAPI document at /openapi/v1.json (every route, parameter, body,
-// header and the bearer scheme; checked in as docs/openapi.json).
+// header and the bearer scheme; checked in as docs/openapi.json) and, in Development, the Scalar reference at /docs.
 // On top with Program.cs: it uses the route names, policies and wire constants of every folder, and none uses it.
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using Scalar.AspNetCore;
 
 namespace Projections.OpenApi;
 
@@ -37,6 +38,27 @@ public static partial class ApiDescription
                 type => context.GetOrCreateSchemaAsync(type, cancellationToken: cancellation), context.ApplicationServices);
         });
         options.AddDocumentTransformer(ApiDocument.TransformAsync);
+    }
+
+    /// <summary>In Development, the interactive API reference (Scalar) at <c>/docs</c>, reading <see cref="DocumentPath"/>.</summary>
+    public static WebApplication MapApiReference(this WebApplication app)
+    {
+        if (app.Environment.IsDevelopment())
+        {
+            // The page and its script are served from the package; nothing of it talks to an outside service (fonts,
+            // telemetry, Scalar's AI agent, or the toolbar that would share the document with Scalar's cloud).
+            app.MapScalarApiReference("/docs", options => options
+                    .WithTitle("Projections API")
+                    .WithOpenApiRoutePattern(DocumentPath)
+                    .AddPreferredSecuritySchemes(ApiDocument.BearerScheme)
+                    .DisableDefaultFonts()
+                    .DisableTelemetry()
+                    .DisableAgent()
+                    .HideDeveloperTools())
+                .AllowAnonymous();
+        }
+
+        return app;
     }
 
     /// <summary>

@@ -211,6 +211,25 @@ public sealed class OpenApiTests(AppFixture app) : AppTest(app)
         await AssertBody(check, document, "get", Analytics, "403", s => s.Get.Url(Analytics), token: TestTokens.For("staff", "view_customers"));
     }
 
+    [Fact]
+    public async Task The_api_reference_is_served_at_docs_in_Development_only()
+    {
+        await App.Host.Scenario(s =>
+        {
+            s.Get.Url("/docs/");
+            s.StatusCodeShouldBe(404);
+        });
+
+        await using var development = AppFixture.Build(environment: "Development");
+        var page = await development.Scenario(s =>
+        {
+            s.Get.Url("/docs/");
+            s.StatusCodeShouldBe(200);
+        });
+        Assert.StartsWith("text/html", page.Context.Response.ContentType);
+        Assert.Contains("openapi/v1.json", await page.ReadAsTextAsync());
+    }
+
     /// <summary>Calls a route (as admin unless <paramref name="token"/> is given; "" for none), expects the status, and
     /// checks the body against what the document says that status answers.</summary>
     private async Task<JsonElement> AssertBody(SchemaCheck check, JsonNode document, string method, string path, string status,
