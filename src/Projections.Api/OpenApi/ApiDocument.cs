@@ -8,7 +8,7 @@ namespace Projections.OpenApi;
 /// <summary>
 /// The document as a whole: its info, the shared components (bodies, headers, parameters, answers, the bearer scheme),
 /// the routes the generator does not see (health checks, the Prometheus scrape), tags, and a stable order, so that the
-/// served document is byte-for-byte the checked-in docs/openapi.json wherever the service runs.
+/// served document is the checked-in docs/openapi.json wherever and on whatever port the service runs.
 /// </summary>
 internal static class ApiDocument
 {

@@ -109,7 +109,9 @@ internal static class ApiOperations
                 break;
             case "GET /health/ready":
                 op.Named("getReadiness", "Readiness probe",
-                    "Whether this node should get traffic: the database answers and no projection is failed or retrying.");
+                    "Whether this node should get traffic: the database answers, no projection has failed, is retrying a batch " +
+                    "or is more than `Health:MaxLagEvents` (default 100,000) behind, and no event has waited longer than " +
+                    "`Health:StalledAfter` (default 60 s) to be projected.");
                 op.Text("200", "Ready: `Healthy` (or `Degraded: …`).", NoStore);
                 op.Text("503", "Not ready: `Unhealthy: ` and the reasons.", NoStore);
                 break;
