@@ -174,7 +174,7 @@ internal static class ApiOperations
 
             var content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
             {
-                ["application/json"] = new() { Schema = new OpenApiSchemaReference(schema, document) },
+                ["application/json"] = new() { Schema = new OpenApiSchemaReference(schema, document), Examples = ApiExamples.For(schema) },
             };
             if (analytics)
             {

@@ -70,7 +70,7 @@ public sealed class OpenApiTests(AppFixture app) : AppTest(app)
     }
 
     [Fact]
-    public async Task Every_read_route_documents_its_parameters_headers_and_media_types()
+    public async Task Every_read_route_documents_its_parameters_headers_media_types_and_true_examples()
     {
         var document = await ServedAsync();
         var check = new SchemaCheck(document);
@@ -95,6 +95,13 @@ public sealed class OpenApiTests(AppFixture app) : AppTest(app)
             Assert.All(new[] { "ETag", "Last-Modified", "Cache-Control" }, name => Assert.True(headers.ContainsKey(name), $"{route}: 200 without {name}"));
             Assert.True(responses["304"]["headers"]!.AsObject().ContainsKey("ETag"));
             Assert.True(responses["503"]["headers"]!.AsObject().ContainsKey("Retry-After"));
+
+            var json = ok["content"]!["application/json"]!;
+            foreach (var (name, example) in json["examples"]?.AsObject() ?? [])
+            {
+                var value = JsonDocument.Parse(check.Resolve(example!)["value"]!.ToJsonString()).RootElement;
+                AssertNone(check.Problems(value, json["schema"]!).Select(p => $"{route}, example {name}: {p}"));
+            }
 
             var media = ok["content"]!.AsObject().Select(c => c.Key).ToList();
             Assert.Equal(route == Analytics ? ["application/json", "text/csv", "text/event-stream"] : ["application/json", "text/event-stream"], media);
@@ -171,6 +178,14 @@ public sealed class OpenApiTests(AppFixture app) : AppTest(app)
         Assert.NotEqual(0, january.GetProperty("timeline").GetArrayLength());
         var inventory = await App.GetJsonAsync($"/metrics/inventory?min_sequence={last}");
         Assert.NotEmpty(inventory.GetProperty("inventory_revenue_by_currency").EnumerateObject());
+
+        // The documented examples are the answers on this sample data set, as they claim.
+        foreach (var url in ReadRoutes.Select(r => r == Analytics ? $"{Analytics}?start_date=2024-01-01&end_date=2024-01-02" : r))
+        {
+            var example = document["paths"]![url.Split('?')[0]]!["get"]!["responses"]!["200"]!["content"]!["application/json"]!["examples"]!["sample"]!["value"];
+            var body = await App.GetJsonAsync($"{url}{(url.Contains('?') ? '&' : '?')}min_sequence={last}");
+            Assert.True(JsonNode.DeepEquals(example, JsonNode.Parse(body.GetRawText())), $"{url}: the example is not the answer on the sample data:\n{body}");
+        }
     }
 
     [Fact]
