@@ -6,6 +6,7 @@ using Projections.Benchmark;
 using Projections.Hosting;
 using Projections.Ingest;
 using Projections.Metrics;
+using Projections.OpenApi;
 using Projections.Operations;
 using Projections.ReadModels;
 
@@ -25,7 +26,7 @@ builder.AddProjectionsAnalytics();
 builder.AddProjectionsReads();
 builder.AddProjectionsOperations();
 builder.Services.AddProblemDetails();
-builder.Services.AddOpenApi();
+builder.AddProjectionsOpenApi();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -35,6 +36,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapOpenApi().AllowAnonymous();
+app.MapApiReference();
 app.MapHealth();
 app.MapTelemetry(AuthSetup.ReadTelemetry);
 app.MapIngest();
