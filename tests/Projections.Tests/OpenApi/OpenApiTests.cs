@@ -154,7 +154,7 @@ public sealed class OpenApiTests(AppFixture app) : AppTest(app)
         [
             "/metrics/admin-dashboard", "/metrics/admin-dashboard?active_only=false", "/metrics/staff-dashboard", "/metrics/inventory",
             "/metrics/inventory?active_only=false", $"{Analytics}?{January}", $"{Analytics}?{January}&compare=previous_period",
-            Analytics,
+            $"{Analytics}?{January}&tz=Asia/Kathmandu&compare=previous_period", Analytics,
         ];
         var problems = new List<string>();
         foreach (var url in urls)
