@@ -7,6 +7,7 @@ using Projections.Hosting;
 using Projections.Ingest;
 using Projections.Metrics;
 using Projections.OpenApi;
+using Projections.OperatorConsole;
 using Projections.Operations;
 using Projections.ReadModels;
 
@@ -45,6 +46,7 @@ app.MapAnalytics();
 app.MapOperations();
 app.MapRebuilds();
 app.MapDeadLetters();
+app.MapConsole();
 app.MapBenchmark(app.Configuration);
 
 return await app.RunJasperFxCommands(args);

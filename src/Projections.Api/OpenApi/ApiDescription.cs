@@ -63,11 +63,17 @@ public static partial class ApiDescription
 
     /// <summary>
     /// Schemas the generator made from types, as the service writes them: a number is a JSON number (the generator also
-    /// allows a string, since the web serializer <em>reads</em> numbers from strings; it never writes one), and a
-    /// description from an XML comment is one line.
+    /// allows a string, since the web serializer <em>reads</em> numbers from strings; it never writes one), an object in a
+    /// nullable property may be null (the generator marks only strings and values so), and a description from an XML
+    /// comment is one line.
     /// </summary>
     private static Task GeneratedSchemaAsWritten(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellation)
     {
+        if (context.JsonPropertyInfo is { IsGetNullable: true } && schema.Type is { } objectType && objectType.HasFlag(JsonSchemaType.Object))
+        {
+            schema.Type = objectType | JsonSchemaType.Null;
+        }
+
         if (schema.Type is { } type && type.HasFlag(JsonSchemaType.String)
             && (type.HasFlag(JsonSchemaType.Integer) || type.HasFlag(JsonSchemaType.Number)))
         {

@@ -55,7 +55,8 @@ internal static class ApiOperations
                 op.Named("getProjectionStatus", "Projections' status, progress and lag",
                     "The event store's high-water mark, and for every projection its status (`running`, `rebuilding`, `retrying`, " +
                     "`paused`, `failed`), the sequence it has processed through, its lag in events and seconds, its last error, " +
-                    "the events it has set aside and what it has not built yet. Read from the database: any node answers for the cluster.");
+                    "the events it has set aside, what it has not built yet and the rebuild in progress (its id and status URL, whoever asked " +
+                    "for it). Read from the database: any node answers for the cluster.");
                 op.Json("200", "The status.", await op.Component(typeof(ProjectionsReport), schemaOf), NoStore);
                 op.DatabaseUnavailable();
                 break;

@@ -100,6 +100,11 @@ public static class OperatorCommand
             {
                 Console.WriteLine($"  {p.Name} keeps {string.Join(", ", p.NotBuilt)} but has not built them yet: run ops/projections rebuild {p.Name}");
             }
+
+            if (p.Rebuild is { } rebuild)
+            {
+                Console.WriteLine($"  {p.Name} is being rebuilt ({rebuild.RebuildId}): GET {rebuild.StatusUrl}");
+            }
         }
 
         return report.Projections.All(p => p.Status is not ("failed" or ProjectionStatus.Retrying));

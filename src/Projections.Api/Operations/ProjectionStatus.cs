@@ -10,10 +10,10 @@ namespace Projections.Operations;
 /// <summary>
 /// One projection as an operator sees it. <c>DeadLetterEvents</c>: the events it has set aside. <c>NotBuilt</c>: what it is
 /// configured to keep but its active slot has not built yet (the analytics: time zones added since the last rebuild), and
-/// which reads refuse until a rebuild.
+/// which reads refuse until a rebuild. <c>Rebuild</c>: the rebuild in progress, if any, whoever asked for it.
 /// </summary>
 public sealed record ProjectionInfo(string Name, int Version, string Status, long Sequence, long LagEvents, double LagSeconds, string? LastError,
-    long DeadLetterEvents, IReadOnlyList<string> NotBuilt);
+    long DeadLetterEvents, IReadOnlyList<string> NotBuilt, RunningRebuild? Rebuild);
 
 /// <summary>The event store's high-water mark, every projection's progress and lag, and the events set aside as dead letters
 /// (by the projections, and any Marten's daemon skipped because it could not read them).</summary>
@@ -58,7 +58,8 @@ public sealed class ProjectionStatus(IDocumentStore store, ProjectionCatalogue c
             var hadOwnEvents = coverage.Count > 0 && !ProjectionSlots.Recorded(slot) && await MartenTables.OwnEventsThroughAsync(connection,
                 MartenTables.TypeNames(store, catalogue.Find(name)!.Builder), sequence, cancellation);
             projections.Add(new ProjectionInfo(name, slot?.Version ?? 1, status, sequence, lag, lagSeconds, lastError, setAside,
-                ProjectionSlots.NotBuilt(slot, coverage, hadOwnEvents)));
+                ProjectionSlots.NotBuilt(slot, coverage, hadOwnEvents),
+                slot?.Rebuild is { } run ? new RunningRebuild(run.Id, RebuildEndpoints.StatusUrl(name, run.Id)) : null));
         }
 
         await using var last = new NpgsqlCommand(MartenTables.LastSequence, connection);

@@ -8,6 +8,10 @@ namespace Projections.ReadModels;
 /// <summary>The answer to a rebuild request.</summary>
 public sealed record RebuildAccepted(string RebuildId, string StatusUrl);
 
+/// <summary>A rebuild in progress, as the projections' status names it, so that any client can follow a rebuild it did not
+/// ask for (another operator's, or one asked for before a page was reloaded).</summary>
+public sealed record RunningRebuild(string RebuildId, string StatusUrl);
+
 /// <summary>A rebuild's state: <c>processed</c> and <c>total</c> are event sequence numbers (replayed through, and the live
 /// projection's position), <c>percent</c> the share done.</summary>
 public sealed record RebuildStatus(string RebuildId, string Projection, string Status, long Processed, long Total, double Percent,

@@ -3,13 +3,15 @@ using Microsoft.Playwright;
 namespace Projections.Tests.Browser;
 
 /// <summary>
-/// One page in a fresh browser context, with what the browser said about it (console, script errors, failed requests),
-/// so that a failing assertion shows why: a CORS refusal, say, appears in the console and nowhere else.
+/// One page in a fresh browser context, with what the browser said about it (console, script errors, failed requests)
+/// and the requests it made, so that a failing assertion shows why: a CORS refusal, say, appears in the console and
+/// nowhere else.
 /// </summary>
 public sealed class BrowserTab : IAsyncDisposable
 {
     private readonly IBrowserContext _context;
     private readonly List<string> _log = [];
+    private readonly List<SentRequest> _requests = [];
 
     private BrowserTab(IBrowserContext context, IPage page)
     {
@@ -18,6 +20,28 @@ public sealed class BrowserTab : IAsyncDisposable
         page.Console += (_, message) => Log($"console.{message.Type}: {message.Text}");
         page.PageError += (_, error) => Log($"page error: {error}");
         page.RequestFailed += (_, request) => Log($"request failed: {request.Method} {request.Url}: {request.Failure}");
+        page.Request += (_, request) =>
+        {
+            lock (_requests)
+            {
+                _requests.Add(new SentRequest(request.Method, request.Url, request.Headers.GetValueOrDefault("authorization")));
+            }
+        };
+    }
+
+    /// <summary>A request the page made, with its <c>Authorization</c> header (null when it had none).</summary>
+    public sealed record SentRequest(string Method, string Url, string? Authorization);
+
+    /// <summary>Every request the page made so far, documents and scripts included.</summary>
+    public IReadOnlyList<SentRequest> Requests
+    {
+        get
+        {
+            lock (_requests)
+            {
+                return [.. _requests];
+            }
+        }
     }
 
     public IPage Page { get; }
@@ -34,9 +58,9 @@ public sealed class BrowserTab : IAsyncDisposable
         }
     }
 
-    public static async Task<BrowserTab> OpenAsync(IBrowser browser, string url)
+    public static async Task<BrowserTab> OpenAsync(IBrowser browser, string url, BrowserNewContextOptions? options = null)
     {
-        var context = await browser.NewContextAsync();
+        var context = await browser.NewContextAsync(options);
         var tab = new BrowserTab(context, await context.NewPageAsync());
         await tab.Page.GotoAsync(url);
         return tab;
@@ -68,10 +92,36 @@ public sealed class BrowserTab : IAsyncDisposable
         }
     }
 
-    /// <summary>The page's figure, status and "as of", and what the browser said.</summary>
-    public async Task<string> DescribeAsync() =>
-        $"The page at {Page.Url} shows orders \"{await TextAsync("#orders")}\", status \"{await TextAsync("#status")}\", " +
-        $"as of \"{await TextAsync("#as-of")}\".\n--- the browser said ---\n{(Messages.Count == 0 ? "(nothing)" : string.Join("\n", Messages))}";
+    /// <summary>Waits for a Playwright assertion (<c>Assertions.Expect(...)</c>), failing with the page's state and what the
+    /// browser said.</summary>
+    public async Task ExpectAsync(Func<Task> assertion, string what)
+    {
+        try
+        {
+            await assertion();
+        }
+        catch (PlaywrightException e)
+        {
+            Assert.Fail($"{what}.\n{await DescribeAsync()}\n--- Playwright ---\n{e.Message}");
+        }
+    }
+
+    /// <summary>The page's visible text, and what the browser said.</summary>
+    public async Task<string> DescribeAsync()
+    {
+        string shown;
+        try
+        {
+            shown = await Page.InnerTextAsync("body", new PageInnerTextOptions { Timeout = 1000 });
+        }
+        catch (PlaywrightException e)
+        {
+            shown = $"(unreadable: {e.Message})";
+        }
+
+        return $"The page at {Page.Url} shows:\n{(shown.Length > 4000 ? shown[..4000] + "…" : shown)}\n--- the browser said ---\n" +
+               (Messages.Count == 0 ? "(nothing)" : string.Join("\n", Messages));
+    }
 
     private void Log(string line)
     {

@@ -75,13 +75,15 @@ public sealed class RebuildTests(AppFixture app) : AppTest(app)
             statusUrls.Add(body.GetProperty("statusUrl").GetString()!);
         }
 
-        var duringRebuild = 0;
+        var (duringRebuild, namedInStatus) = (0, 0);
         for (var k = 0; k < steps; k++)
         {
             if (await AnyRunning(statusUrls))
             {
                 duringRebuild++;
             }
+
+            namedInStatus += await RunningInStatus(statusUrls);
 
             JsonObject[] step = [.. shopSteps[k], .. gallerySteps[k]];
             Assert.True(step.Length < 200, $"step {k} has {step.Length} events");
@@ -102,6 +104,7 @@ public sealed class RebuildTests(AppFixture app) : AppTest(app)
         await Task.WhenAll(readers);
 
         Assert.True(duringRebuild > 0, "no events were ingested while a rebuild ran");
+        Assert.True(namedInStatus > 0, "the status never named a running rebuild");
         foreach (var status in finished)
         {
             Assert.Equal("completed", status.GetProperty("status").GetString());
@@ -137,7 +140,30 @@ public sealed class RebuildTests(AppFixture app) : AppTest(app)
         {
             Assert.Equal(2, projection.GetProperty("version").GetInt32());
             Assert.Equal("running", projection.GetProperty("status").GetString());
+            Assert.Equal(JsonValueKind.Null, projection.GetProperty("rebuild").ValueKind);
         }
+    }
+
+    /// <summary>How many projections the status shows with a rebuild in progress; each must be one of those requested,
+    /// named by its id and status URL, and the projection <c>rebuilding</c>.</summary>
+    private async Task<int> RunningInStatus(List<string> statusUrls)
+    {
+        var named = 0;
+        foreach (var projection in (await App.GetJsonAsync("/api/admin/projections")).GetProperty("projections").EnumerateArray())
+        {
+            if (projection.GetProperty("rebuild") is not { ValueKind: JsonValueKind.Object } rebuild)
+            {
+                continue;
+            }
+
+            var statusUrl = rebuild.GetProperty("statusUrl").GetString()!;
+            Assert.Contains(statusUrl, statusUrls);
+            Assert.EndsWith("/" + rebuild.GetProperty("rebuildId").GetString(), statusUrl);
+            Assert.Equal("rebuilding", projection.GetProperty("status").GetString());
+            named++;
+        }
+
+        return named;
     }
 
     [Fact]
