@@ -1,3 +1,4 @@
+using Deque.AxeCore.Playwright;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -45,6 +46,7 @@ public sealed class ConsoleTests(ConsoleFixture console, ITestOutputHelper outpu
         await tab.ExpectTextAsync("#connection", $"Connected to 127.0.0.1:{console.Service.Port}: refreshed every second", Soon, "not connected");
         var version = int.Parse(await tab.TextAsync(Cell("GalleryAnalytics", "version")));
         await ConsoleFixture.ScreenshotAsync(tab, "projections");
+        await AssertAccessibleAsync(tab, "the console with the projections");
 
         // Events arrive throughout the rebuild: the rest of the shop, then its first batches again (duplicates).
         using var stopPublishing = new CancellationTokenSource();
@@ -138,6 +140,7 @@ public sealed class ConsoleTests(ConsoleFixture console, ITestOutputHelper outpu
         await tab.ExpectAsync(() => Expect(tab.Page.Locator("#console")).ToBeHiddenAsync(), "the console is shown to a staff token");
         Assert.Null(await StoredTokenAsync(tab));
         await ConsoleFixture.ScreenshotAsync(tab, "refused");
+        await AssertAccessibleAsync(tab, "the sign-in with its refusal");
 
         await ConsoleFixture.SignInAsync(tab, "not-a-token");
         await tab.ExpectAsync(() => Expect(tab.Page.Locator("#sign-in-error")).ToContainTextAsync("did not accept this token", new() { Timeout = 15_000 }),
@@ -276,5 +279,17 @@ public sealed class ConsoleTests(ConsoleFixture console, ITestOutputHelper outpu
         await session.SaveChangesAsync();
         output.WriteLine($"Stored the poison event {action.Events[^1].Id} in {clock.ElapsedMilliseconds} ms");
         return action.Events[^1].Id;
+    }
+
+    /// <summary>axe-core's checks (WCAG 2.1 A and AA: labels, names, contrast, structure) find nothing on the page.</summary>
+    private static async Task AssertAccessibleAsync(BrowserTab tab, string state)
+    {
+        var result = await tab.Page.RunAxe(new Deque.AxeCore.Commons.AxeRunOptions
+        {
+            RunOnly = new Deque.AxeCore.Commons.RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+        });
+        var violations = result.Violations.Select(v =>
+            $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => string.Join(" ", n.Target)))}").ToList();
+        Assert.True(violations.Count == 0, $"{state} has accessibility violations:\n{string.Join("\n", violations)}");
     }
 }
