@@ -148,6 +148,16 @@ public sealed class ReadsContractTests(AppFixture app) : AppTest(app)
     }
 
     [Theory]
+    [InlineData("*")]
+    [InlineData("https://dashboard.example/app")]
+    [InlineData("dashboard.example")]
+    public void An_allowed_origin_that_is_not_one_origin_stops_the_start(string origin)
+    {
+        var error = Assert.ThrowsAny<Exception>(() => AppFixture.Build(b => b.UseSetting("Cors:AllowedOrigins:1", origin)));
+        Assert.Contains("Cors:AllowedOrigins", error.ToString());
+    }
+
+    [Theory]
     [MemberData(nameof(Routes))]
     public async Task A_stream_starts_with_the_answer_a_get_gives(string route)
     {
