@@ -27,8 +27,8 @@ public sealed class ProjectionSettings : ISettings
     public TimeSpan DeadClientCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Start the service's database sessions with planner costs for an in-memory working set and without
-    /// parallel query (see <see cref="StoreSetup.WithSessionSettings"/>). Turn off only where the server refuses
-    /// startup options, and set <c>random_page_cost</c> on the database instead.</summary>
+    /// parallel query, as defaults of its role in its database (see <see cref="SessionDefaults"/>). Turn off to leave the
+    /// role's planner settings as they are.</summary>
     public bool TuneQueryPlanner { get; set; } = true;
 
     /// <summary>Create or update the database schema at startup. Turn off where the service's database user may not

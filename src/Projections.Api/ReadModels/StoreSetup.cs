@@ -4,7 +4,6 @@ using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using JasperFx.MultiTenancy;
 using Marten;
-using Npgsql;
 using Projections.Hosting;
 using Weasel.Core;
 
@@ -16,45 +15,6 @@ namespace Projections.ReadModels;
 /// </summary>
 public static class StoreSetup
 {
-    /// <summary>
-    /// The PostgreSQL settings the service's own connections start with (the startup packet's <c>options</c>):
-    /// <list type="bullet">
-    /// <item><c>client_connection_check_interval</c> (PostgreSQL 14+): check, while a query runs, whether the client is
-    /// still there. The HotCold leader holds its advisory lock on a connection that sits in a long <c>pg_sleep</c>;
-    /// without the check, a leader killed with SIGKILL keeps the lock (and every other node waits) until that sleep
-    /// ends.</item>
-    /// <item>With <see cref="ProjectionSettings.TuneQueryPlanner"/>: <c>random_page_cost=1.1</c> and no parallel
-    /// query. The daemon reads each batch of events joined to <c>mt_streams</c>. With the default costs PostgreSQL
-    /// often answers that by hashing the whole streams table, with parallel workers, for every batch: a cost that grows
-    /// with the number of entities and made catching up several times slower at two million events. The index
-    /// lookups it skipped are in memory, where a random page costs about what a sequential one does.</item>
-    /// </list>
-    /// </summary>
-    public static string WithSessionSettings(string connectionString, ProjectionSettings settings)
-    {
-        var options = new List<string>();
-        if (settings.DeadClientCheckInterval > TimeSpan.Zero)
-        {
-            options.Add($"-c client_connection_check_interval={(int)settings.DeadClientCheckInterval.TotalMilliseconds}");
-        }
-
-        if (settings.TuneQueryPlanner)
-        {
-            options.Add("-c random_page_cost=1.1");
-            options.Add("-c max_parallel_workers_per_gather=0");
-        }
-
-        if (options.Count == 0)
-        {
-            return connectionString;
-        }
-
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        var option = string.Join(' ', options);
-        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? option : $"{builder.Options} {option}";
-        return builder.ConnectionString;
-    }
-
     /// <param name="builder">The application.</param>
     /// <param name="projections">The projections to run (<c>Catalogue.Projections</c>), made with the settings they need.</param>
     /// <param name="eventTypes">Every event type and the name it is stored under.</param>
@@ -66,13 +26,17 @@ public static class StoreSetup
         builder.Services.AddSingleton(catalogue);
         var eventNames = eventTypes.ToDictionary(t => t.ClrType, t => t.Name);
 
+        // First of the hosted services: the role's defaults must be in place before Marten and the daemon connect.
+        builder.Services.AddHostedService<SessionDefaults>();
         var marten = builder.Services.AddMarten(services =>
         {
             var connectionString = builder.Configuration.GetConnectionString("Postgres")
                 ?? throw new InvalidOperationException(
                     "ConnectionStrings:Postgres is not set (e.g. the environment variable ConnectionStrings__Postgres).");
             var opts = new StoreOptions();
-            opts.Connection(WithSessionSettings(connectionString, settings));
+            // No startup parameters: a transaction-mode pooler (PgBouncer) refuses them. The session settings the service
+            // wants are the role's defaults in this database instead (SessionDefaults, applied before anything connects).
+            opts.Connection(connectionString);
             opts.DatabaseSchemaName = MartenTables.Schema;
             opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
             opts.AutoCreateSchemaObjects = settings.ApplySchemaOnStartup ? AutoCreate.CreateOrUpdate : AutoCreate.None;
