@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Projections.Hosting;
 
 namespace Projections.ReadModels;
 
@@ -51,10 +52,12 @@ public sealed class SessionDefaults(IConfiguration configuration, IOptions<Proje
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var wanted = For(settings.Value);
-        if (wanted.Count == 0 || configuration.GetConnectionString("Postgres") is not { } connectionString)
+        if (wanted.Count == 0)
         {
             return;
         }
+
+        var connectionString = DatabaseConnections.Pooled(configuration);
 
         try
         {

@@ -4,6 +4,8 @@ using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using JasperFx.MultiTenancy;
 using Marten;
+using Marten.Events.Daemon.HighWater;
+using Npgsql;
 using Projections.Hosting;
 using Weasel.Core;
 
@@ -26,17 +28,21 @@ public static class StoreSetup
         builder.Services.AddSingleton(catalogue);
         var eventNames = eventTypes.ToDictionary(t => t.ClrType, t => t.Name);
 
+        if (DatabaseConnections.HasDirect(builder.Configuration))
+        {
+            builder.Services.AddKeyedSingleton(DatabaseConnections.DirectName,
+                (_, _) => NpgsqlDataSource.Create(DatabaseConnections.Direct(builder.Configuration)));
+        }
+
         // First of the hosted services: the role's defaults must be in place before Marten and the daemon connect.
         builder.Services.AddHostedService<SessionDefaults>();
         var marten = builder.Services.AddMarten(services =>
         {
-            var connectionString = builder.Configuration.GetConnectionString("Postgres")
-                ?? throw new InvalidOperationException(
-                    "ConnectionStrings:Postgres is not set (e.g. the environment variable ConnectionStrings__Postgres).");
             var opts = new StoreOptions();
-            // No startup parameters: a transaction-mode pooler (PgBouncer) refuses them. The session settings the service
-            // wants are the role's defaults in this database instead (SessionDefaults, applied before anything connects).
-            opts.Connection(connectionString);
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreSetup).FullName!);
+            // Safe behind a transaction-mode pooler (DatabaseConnections): no startup parameters (the session settings the
+            // service wants are its role's defaults, SessionDefaults, applied before anything connects), no reset on close.
+            opts.Connection(DatabaseConnections.Pooled(builder.Configuration));
             opts.DatabaseSchemaName = MartenTables.Schema;
             opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
             opts.AutoCreateSchemaObjects = settings.ApplySchemaOnStartup ? AutoCreate.CreateOrUpdate : AutoCreate.None;
@@ -45,10 +51,29 @@ public static class StoreSetup
             opts.Events.StreamIdentity = StreamIdentity.AsString;
             // Idempotency: every event is stored under its envelope id, which the database keeps unique.
             opts.Events.EnableUniqueIndexOnEventId = true;
-            // Required with the DistributedLock.Postgres stand-in for HotCold leader election (see README).
+            // HotCold leader election on transaction-scoped advisory locks: required with the DistributedLock.Postgres
+            // stand-in (see README), and what lets it work through a transaction-mode pooler: each lock lives in one open
+            // transaction (which pins one of the pooler's server connections while held) and ends with it; a leader
+            // killed mid-transaction loses its server session, so its locks go (README, "Behind a connection pooler").
             opts.Events.UseAdvisoryLockTransaction = true;
-            // Wake the daemon on append instead of waiting for its next poll.
-            opts.Events.UseListenNotifyForEventAppends = true;
+            // Wake the daemon on append instead of waiting for its next poll (appends notify in MartenTables.AppendEvents).
+            // LISTEN needs a session: on ConnectionStrings:PostgresDirect when set, for it may be a pooler's otherwise.
+            if (DatabaseConnections.HasDirect(builder.Configuration))
+            {
+                opts.Projections.Wakeup = new PostgresqlListenWakeup(services.GetRequiredKeyedService<NpgsqlDataSource>(DatabaseConnections.DirectName),
+                    services.GetRequiredService<ILogger<PostgresqlListenWakeup>>());
+            }
+            else if (DatabaseConnections.NotificationsArrive(DatabaseConnections.Pooled(builder.Configuration), TimeSpan.FromSeconds(1), logger))
+            {
+                opts.Events.UseListenNotifyForEventAppends = true;
+            }
+            else
+            {
+                logger.LogWarning(
+                    "Notifications do not arrive through ConnectionStrings:Postgres (a transaction-mode pooler?): the daemon " +
+                    "finds new events by polling. Set ConnectionStrings:PostgresDirect to a direct connection for immediate wake-ups.");
+            }
+
             foreach (var (type, name) in eventTypes)
             {
                 opts.Events.MapEventType(type, name);

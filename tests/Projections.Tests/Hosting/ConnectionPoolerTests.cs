@@ -6,12 +6,17 @@ using Projections.Tests.Metrics;
 namespace Projections.Tests.Hosting;
 
 /// <summary>
-/// The service with every connection through a real PgBouncer in transaction mode and no setting changed: it starts
-/// (no startup parameters), its session settings are the role's defaults, and the randomized metrics and analytics
-/// comparisons hold, with duplicates and reordering.
+/// The service behind a real PgBouncer in transaction mode. With no setting changed: it starts (no startup parameters),
+/// its session settings are its role's defaults, nothing listens through the pooler, and the randomized metrics and
+/// analytics comparisons hold, with duplicates and reordering. With <c>ConnectionStrings:PostgresDirect</c>: the
+/// daemon's wake-ups listen on a direct session, not on one of the pooler's.
 /// </summary>
 public sealed class ConnectionPoolerTests
 {
+    /// <summary>A backend whose last statement listened for the daemon's wake-up, and the port it was reached from.</summary>
+    private const string Listeners =
+        "select client_port from pg_stat_activity where datname = current_database() and query ~* '^\\s*listen\\s+\"?mt_events_appended'";
+
     [Fact]
     public async Task Behind_pgbouncer_in_transaction_mode_the_numbers_are_exact()
     {
@@ -38,10 +43,51 @@ public sealed class ConnectionPoolerTests
         // The session settings the service wants are its role's defaults in this database, not startup parameters.
         await using var connection = new NpgsqlConnection(direct);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
+        await using (var command = new NpgsqlCommand(
             "select s.setconfig from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase where d.datname = current_database()",
-            connection);
-        var settings = (string[])(await command.ExecuteScalarAsync())!;
-        Assert.Equal(["client_connection_check_interval=1000", "random_page_cost=1.1", "max_parallel_workers_per_gather=0"], settings);
+            connection))
+        {
+            var settings = (string[])(await command.ExecuteScalarAsync())!;
+            Assert.Equal(["client_connection_check_interval=1000", "random_page_cost=1.1", "max_parallel_workers_per_gather=0"], settings);
+        }
+
+        // Notifications do not arrive through a transaction pooler: nothing listens there (the daemon polls).
+        Assert.Empty(await ListenerPortsAsync(connection));
+    }
+
+    [Fact]
+    public async Task With_a_direct_connection_the_wake_ups_listen_on_it_and_the_numbers_are_exact()
+    {
+        await using var pooler = await PgBouncer.StartAsync();
+        var direct = await ServiceProcess.CreateDatabaseAsync("pooled_direct");
+        await using var host = AppFixture.Build(b => b
+            .UseSetting("ConnectionStrings:Postgres", pooler.Through(direct))
+            .UseSetting("ConnectionStrings:PostgresDirect", direct));
+        var app = AppFixture.On(host);
+
+        var shop = new RandomShop(20261203).WithUsers(100).WithProducts(100);
+        var delivery = shop.Delivery();
+        var (last, accepted, _) = await app.PublishBatchesAsync(shop.Batches(delivery));
+        Assert.Equal(shop.EventCount, accepted);
+        await RandomizedMetricsTests.AssertEveryEndpointMatches(app, delivery, last);
+
+        // One session listens for the daemon's wake-ups, and it is not one of the pooler's server connections.
+        await using var connection = new NpgsqlConnection(direct);
+        await connection.OpenAsync();
+        var listener = Assert.Single(await ListenerPortsAsync(connection));
+        Assert.DoesNotContain(listener, await pooler.ServerPortsAsync());
+    }
+
+    private static async Task<List<int>> ListenerPortsAsync(NpgsqlConnection connection)
+    {
+        await using var command = new NpgsqlCommand(Listeners, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var ports = new List<int>();
+        while (await reader.ReadAsync())
+        {
+            ports.Add(reader.GetInt32(0));
+        }
+
+        return ports;
     }
 }

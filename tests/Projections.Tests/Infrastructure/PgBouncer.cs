@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
 using System.Net.Sockets;
 using Npgsql;
 
@@ -8,7 +10,7 @@ namespace Projections.Tests.Infrastructure;
 /// A real PgBouncer (Debian's <c>pgbouncer</c>; <c>ops/test</c> installs it) in transaction pooling mode in front of the
 /// test cluster, as hosted PostgreSQL is usually reached: a server connection per transaction, no startup parameters.
 /// </summary>
-public sealed class PgBouncer : IAsyncDisposable
+public sealed partial class PgBouncer : IAsyncDisposable
 {
     public const string Executable = "/usr/sbin/pgbouncer";
 
@@ -22,6 +24,16 @@ public sealed class PgBouncer : IAsyncDisposable
     /// <summary>The connection string of a database of the test cluster, through the pooler.</summary>
     public string Through(string direct) =>
         new NpgsqlConnectionStringBuilder(direct) { Host = "127.0.0.1", Port = Port }.ConnectionString;
+
+    /// <summary>The local ports of every server connection PgBouncer has opened (from its log): how the server sees it.</summary>
+    public async Task<HashSet<int>> ServerPortsAsync()
+    {
+        var log = await File.ReadAllTextAsync(Path.Combine(_directory, "pgbouncer.log"));
+        return ServerConnection().Matches(log).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToHashSet();
+    }
+
+    [GeneratedRegex(@"new connection to server \(from [^)]*:(\d+)\)")]
+    private static partial Regex ServerConnection();
 
     public static async Task<PgBouncer> StartAsync()
     {
@@ -44,6 +56,7 @@ public sealed class PgBouncer : IAsyncDisposable
             unix_socket_dir =
             auth_type = trust
             auth_file = {Path.Combine(directory, "users.txt")}
+            logfile = {Path.Combine(directory, "pgbouncer.log")}
             pool_mode = transaction
             max_client_conn = 1000
             default_pool_size = 40
@@ -54,7 +67,8 @@ public sealed class PgBouncer : IAsyncDisposable
             await Process.Start("chown", ["-R", "postgres", directory]).WaitForExitAsync();
         }
 
-        var info = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Its log goes to a file: a pipe nobody reads fills up, and PgBouncer (one thread) then stops serving everyone.
+        var info = new ProcessStartInfo(Executable) { UseShellExecute = false };
         if (root)
         {
             info.ArgumentList.Add("-u");
@@ -79,7 +93,8 @@ public sealed class PgBouncer : IAsyncDisposable
             }
             catch (Exception) when (process.HasExited)
             {
-                throw new InvalidOperationException($"PgBouncer stopped: {await process.StandardError.ReadToEndAsync()}");
+                var log = Path.Combine(directory, "pgbouncer.log");
+                throw new InvalidOperationException($"PgBouncer stopped: {(File.Exists(log) ? await File.ReadAllTextAsync(log) : "no log")}");
             }
         }
     }
