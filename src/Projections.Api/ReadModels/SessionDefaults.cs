@@ -11,9 +11,8 @@ namespace Projections.ReadModels;
 /// with them, and no session state is needed.
 /// <list type="bullet">
 /// <item><c>client_connection_check_interval</c> (<see cref="ProjectionSettings.DeadClientCheckInterval"/>, PostgreSQL
-/// 14+): check, while a query runs, whether the client is still there. The HotCold leader holds its advisory lock on a
-/// connection that sits in a long <c>pg_sleep</c>; without the check, a leader killed with SIGKILL keeps the lock (and
-/// every other node waits) until that sleep ends.</item>
+/// 14+): check, while a query runs, whether the client is still there, so that the statement of a node killed with
+/// SIGKILL (a projection batch, a long read) stops within a second instead of running on, holding its locks.</item>
 /// <item>With <see cref="ProjectionSettings.TuneQueryPlanner"/>: <c>random_page_cost=1.1</c> and no parallel query. The
 /// daemon reads each batch of events joined to <c>mt_streams</c>. With the default costs PostgreSQL often answers that by
 /// hashing the whole streams table, with parallel workers, for every batch: a cost that grows with the number of

@@ -5,6 +5,7 @@ using JasperFx.Events.Projections;
 using JasperFx.MultiTenancy;
 using Marten;
 using Marten.Events.Daemon.HighWater;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Projections.Hosting;
 using Weasel.Core;
@@ -17,6 +18,10 @@ namespace Projections.ReadModels;
 /// </summary>
 public static class StoreSetup
 {
+    /// <summary>The key of the data source for sessions and long transactions: leader locks, wake-ups (see
+    /// <see cref="DatabaseConnections"/>).</summary>
+    public const string SessionSource = "sessions";
+
     /// <param name="builder">The application.</param>
     /// <param name="projections">The projections to run (<c>Catalogue.Projections</c>), made with the settings they need.</param>
     /// <param name="eventTypes">Every event type and the name it is stored under.</param>
@@ -28,14 +33,13 @@ public static class StoreSetup
         builder.Services.AddSingleton(catalogue);
         var eventNames = eventTypes.ToDictionary(t => t.ClrType, t => t.Name);
 
-        if (DatabaseConnections.HasDirect(builder.Configuration))
-        {
-            builder.Services.AddKeyedSingleton(DatabaseConnections.DirectName,
-                (_, _) => NpgsqlDataSource.Create(DatabaseConnections.Direct(builder.Configuration)));
-        }
+        // For what holds a session or a long transaction (leader locks, wake-ups): the direct connection
+        // when there is one, else the pooled one (DatabaseConnections).
+        builder.Services.AddKeyedSingleton(SessionSource, (_, _) => NpgsqlDataSource.Create(DatabaseConnections.Direct(builder.Configuration)));
 
         // First of the hosted services: the role's defaults must be in place before Marten and the daemon connect.
         builder.Services.AddHostedService<SessionDefaults>();
+
         var marten = builder.Services.AddMarten(services =>
         {
             var opts = new StoreOptions();
@@ -51,16 +55,14 @@ public static class StoreSetup
             opts.Events.StreamIdentity = StreamIdentity.AsString;
             // Idempotency: every event is stored under its envelope id, which the database keeps unique.
             opts.Events.EnableUniqueIndexOnEventId = true;
-            // HotCold leader election on transaction-scoped advisory locks: required with the DistributedLock.Postgres
-            // stand-in (see README), and what lets it work through a transaction-mode pooler: each lock lives in one open
-            // transaction (which pins one of the pooler's server connections while held) and ends with it; a leader
-            // killed mid-transaction loses its server session, so its locks go (README, "Behind a connection pooler").
+            // Any advisory lock Marten takes itself is transaction-scoped (required with the DistributedLock.Postgres
+            // stand-in, see README). The HotCold leader locks are the service's own (LeaderElection).
             opts.Events.UseAdvisoryLockTransaction = true;
             // Wake the daemon on append instead of waiting for its next poll (appends notify in MartenTables.AppendEvents).
             // LISTEN needs a session: on ConnectionStrings:PostgresDirect when set, for it may be a pooler's otherwise.
             if (DatabaseConnections.HasDirect(builder.Configuration))
             {
-                opts.Projections.Wakeup = new PostgresqlListenWakeup(services.GetRequiredKeyedService<NpgsqlDataSource>(DatabaseConnections.DirectName),
+                opts.Projections.Wakeup = new PostgresqlListenWakeup(services.GetRequiredKeyedService<NpgsqlDataSource>(SessionSource),
                     services.GetRequiredService<ILogger<PostgresqlListenWakeup>>());
             }
             else if (DatabaseConnections.NotificationsArrive(DatabaseConnections.Pooled(builder.Configuration), TimeSpan.FromSeconds(1), logger))
@@ -118,7 +120,11 @@ public static class StoreSetup
         if (settings.RunDaemon)
         {
             marten.AddAsyncDaemon(DaemonMode.HotCold);
+            // Marten's coordinator loop with the service's leader lock (LeaderElection), on the direct connection when
+            // there is one: a transaction that holds a lock is better kept off a pooler's small pool.
+            builder.Services.Replace(ServiceDescriptor.Singleton<Marten.Events.Daemon.Coordination.IProjectionCoordinator, LeaderElection>());
         }
+
 
         if (settings.ApplySchemaOnStartup)
         {

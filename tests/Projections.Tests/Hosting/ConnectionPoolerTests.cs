@@ -53,6 +53,20 @@ public sealed class ConnectionPoolerTests
 
         // Notifications do not arrive through a transaction pooler: nothing listens there (the daemon polls).
         Assert.Empty(await ListenerPortsAsync(connection));
+
+        // The three leader locks are held in open transactions, and no advisory lock is left with an idle session (through
+        // a pooler, a session-level lock stays with whichever server session took it, and holds up the next node).
+        await using (var command = new NpgsqlCommand(
+            """
+            select count(*) filter (where a.state in ('idle in transaction', 'active')), count(*) filter (where a.state = 'idle')
+            from pg_locks l join pg_stat_activity a on a.pid = l.pid
+            where l.locktype = 'advisory' and l.granted and a.datname = current_database()
+            """, connection))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            Assert.Equal((3L, 0L), (reader.GetInt64(0), reader.GetInt64(1)));
+        }
     }
 
     [Fact]
@@ -76,6 +90,35 @@ public sealed class ConnectionPoolerTests
         await connection.OpenAsync();
         var listener = Assert.Single(await ListenerPortsAsync(connection));
         Assert.DoesNotContain(listener, await pooler.ServerPortsAsync());
+    }
+
+    [Fact]
+    public async Task A_node_that_starts_while_another_changes_the_schema_waits_for_it()
+    {
+        var database = await ServiceProcess.CreateDatabaseAsync("schema_wait");
+        // Another node is changing the schema: it holds the schema lock.
+        await using var other = new NpgsqlConnection(database);
+        await other.OpenAsync();
+        await using (var take = new NpgsqlCommand($"select pg_advisory_lock({new Marten.StoreOptions().ApplyChangesLockId})", other))
+        {
+            await take.ExecuteNonQueryAsync();
+        }
+
+        var starting = Task.Run(() => AppFixture.Build(b => b.UseSetting("ConnectionStrings:Postgres", database)));
+        // It does not start beside it, nor give up.
+        var early = await Task.WhenAny(starting, Task.Delay(TimeSpan.FromSeconds(2)));
+        Assert.NotSame(starting, early);
+
+        await using (var release = new NpgsqlCommand("select pg_advisory_unlock_all()", other))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+
+        await using var host = await starting;
+        var app = AppFixture.On(host);
+        var receipt = await app.PublishAsync([Envelopes.Of("user.registered", new() { ["userId"] = "after-the-wait", ["role"] = "customer" })]);
+        var staff = await app.GetJsonAsync($"/metrics/staff-dashboard?min_sequence={receipt.LastSequence}");
+        Assert.Equal(1, staff.GetProperty("total_customers").GetInt32());
     }
 
     private static async Task<List<int>> ListenerPortsAsync(NpgsqlConnection connection)
