@@ -43,9 +43,16 @@ public static class BenchmarkEndpoints
         }
 
         // The baseline queries on connections of their own, with the server's planner settings: what the original
-        // services got, not the service's tuning for its own queries (StoreSetup.WithSessionSettings).
-        var baseline = NpgsqlDataSource.Create(configuration.GetConnectionString("Postgres")
-            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set."));
+        // services got, not the service's tuning for its own queries (ReadModels/SessionDefaults).
+        // The service's role defaults apply to every session: these put the server's built-in values back.
+        const string serverPlanner = "select set_config(name, boot_val, false) from pg_settings " +
+                                     "where name in ('random_page_cost', 'max_parallel_workers_per_gather')";
+        var baseline = new NpgsqlDataSourceBuilder(configuration.GetConnectionString("Postgres")
+                ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set."))
+            .UsePhysicalConnectionInitializer(
+                connection => { using var command = new NpgsqlCommand(serverPlanner, connection); command.ExecuteNonQuery(); },
+                async connection => { await using var command = new NpgsqlCommand(serverPlanner, connection); await command.ExecuteNonQueryAsync(); })
+            .Build();
         var bench = app.MapGroup("/bench").WithTags("Benchmark");
         bench.MapGet("/constant", () => Results.Bytes(Constant, "application/json")).AllowAnonymous();
         bench.MapGet("/baseline/admin-dashboard", (ProjectionProgress progress, IOptions<ProjectionSettings> settings,

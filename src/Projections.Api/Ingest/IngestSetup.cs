@@ -74,9 +74,9 @@ public static class IngestSetup
         }
 
         var projections = builder.AddSettings<ProjectionSettings>();
-        var connectionString = builder.Configuration.GetConnectionString("Postgres")
-            ?? throw new InvalidOperationException(
-                "ConnectionStrings:Postgres is not set (e.g. the environment variable ConnectionStrings__Postgres).");
+        // Wolverine elects its leader with session advisory locks and listens for queue inserts: it needs sessions, so it
+        // takes the direct connection when one is given (DatabaseConnections).
+        var connectionString = DatabaseConnections.Direct(builder.Configuration);
 
         builder.Services.AddWolverine(opts =>
         {

@@ -23,12 +23,12 @@ public sealed class ProjectionSettings : ISettings
     public int RebuildChunkSize { get; set; } = 20000;
 
     /// <summary>How often PostgreSQL checks that a busy connection's client is still alive (PostgreSQL 14+; zero turns the
-    /// check off, for older servers). Lets another node take over within seconds when the leader is killed.</summary>
+    /// check off, for older servers): the statement of a node killed mid-query stops within seconds, with its locks.</summary>
     public TimeSpan DeadClientCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Start the service's database sessions with planner costs for an in-memory working set and without
-    /// parallel query (see <see cref="StoreSetup.WithSessionSettings"/>). Turn off only where the server refuses
-    /// startup options, and set <c>random_page_cost</c> on the database instead.</summary>
+    /// parallel query, as defaults of its role in its database (see <see cref="SessionDefaults"/>). Turn off to leave the
+    /// role's planner settings as they are.</summary>
     public bool TuneQueryPlanner { get; set; } = true;
 
     /// <summary>Create or update the database schema at startup. Turn off where the service's database user may not

@@ -4,6 +4,8 @@ using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using JasperFx.MultiTenancy;
 using Marten;
+using Marten.Events.Daemon.HighWater;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Projections.Hosting;
 using Weasel.Core;
@@ -16,44 +18,9 @@ namespace Projections.ReadModels;
 /// </summary>
 public static class StoreSetup
 {
-    /// <summary>
-    /// The PostgreSQL settings the service's own connections start with (the startup packet's <c>options</c>):
-    /// <list type="bullet">
-    /// <item><c>client_connection_check_interval</c> (PostgreSQL 14+): check, while a query runs, whether the client is
-    /// still there. The HotCold leader holds its advisory lock on a connection that sits in a long <c>pg_sleep</c>;
-    /// without the check, a leader killed with SIGKILL keeps the lock (and every other node waits) until that sleep
-    /// ends.</item>
-    /// <item>With <see cref="ProjectionSettings.TuneQueryPlanner"/>: <c>random_page_cost=1.1</c> and no parallel
-    /// query. The daemon reads each batch of events joined to <c>mt_streams</c>. With the default costs PostgreSQL
-    /// often answers that by hashing the whole streams table, with parallel workers, for every batch: a cost that grows
-    /// with the number of entities and made catching up several times slower at two million events. The index
-    /// lookups it skipped are in memory, where a random page costs about what a sequential one does.</item>
-    /// </list>
-    /// </summary>
-    public static string WithSessionSettings(string connectionString, ProjectionSettings settings)
-    {
-        var options = new List<string>();
-        if (settings.DeadClientCheckInterval > TimeSpan.Zero)
-        {
-            options.Add($"-c client_connection_check_interval={(int)settings.DeadClientCheckInterval.TotalMilliseconds}");
-        }
-
-        if (settings.TuneQueryPlanner)
-        {
-            options.Add("-c random_page_cost=1.1");
-            options.Add("-c max_parallel_workers_per_gather=0");
-        }
-
-        if (options.Count == 0)
-        {
-            return connectionString;
-        }
-
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        var option = string.Join(' ', options);
-        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? option : $"{builder.Options} {option}";
-        return builder.ConnectionString;
-    }
+    /// <summary>The key of the data source for sessions and long transactions: leader locks, wake-ups (see
+    /// <see cref="DatabaseConnections"/>).</summary>
+    public const string SessionSource = "sessions";
 
     /// <param name="builder">The application.</param>
     /// <param name="projections">The projections to run (<c>Catalogue.Projections</c>), made with the settings they need.</param>
@@ -66,13 +33,20 @@ public static class StoreSetup
         builder.Services.AddSingleton(catalogue);
         var eventNames = eventTypes.ToDictionary(t => t.ClrType, t => t.Name);
 
+        // For what holds a session or a long transaction (leader locks, wake-ups): the direct connection
+        // when there is one, else the pooled one (DatabaseConnections).
+        builder.Services.AddKeyedSingleton(SessionSource, (_, _) => NpgsqlDataSource.Create(DatabaseConnections.Direct(builder.Configuration)));
+
+        // First of the hosted services: the role's defaults must be in place before Marten and the daemon connect.
+        builder.Services.AddHostedService<SessionDefaults>();
+
         var marten = builder.Services.AddMarten(services =>
         {
-            var connectionString = builder.Configuration.GetConnectionString("Postgres")
-                ?? throw new InvalidOperationException(
-                    "ConnectionStrings:Postgres is not set (e.g. the environment variable ConnectionStrings__Postgres).");
             var opts = new StoreOptions();
-            opts.Connection(WithSessionSettings(connectionString, settings));
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreSetup).FullName!);
+            // Safe behind a transaction-mode pooler (DatabaseConnections): no startup parameters (the session settings the
+            // service wants are its role's defaults, SessionDefaults, applied before anything connects), no reset on close.
+            opts.Connection(DatabaseConnections.Pooled(builder.Configuration));
             opts.DatabaseSchemaName = MartenTables.Schema;
             opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
             opts.AutoCreateSchemaObjects = settings.ApplySchemaOnStartup ? AutoCreate.CreateOrUpdate : AutoCreate.None;
@@ -81,10 +55,27 @@ public static class StoreSetup
             opts.Events.StreamIdentity = StreamIdentity.AsString;
             // Idempotency: every event is stored under its envelope id, which the database keeps unique.
             opts.Events.EnableUniqueIndexOnEventId = true;
-            // Required with the DistributedLock.Postgres stand-in for HotCold leader election (see README).
+            // Any advisory lock Marten takes itself is transaction-scoped (required with the DistributedLock.Postgres
+            // stand-in, see README). The HotCold leader locks are the service's own (LeaderElection).
             opts.Events.UseAdvisoryLockTransaction = true;
-            // Wake the daemon on append instead of waiting for its next poll.
-            opts.Events.UseListenNotifyForEventAppends = true;
+            // Wake the daemon on append instead of waiting for its next poll (appends notify in MartenTables.AppendEvents).
+            // LISTEN needs a session: on ConnectionStrings:PostgresDirect when set, for it may be a pooler's otherwise.
+            if (DatabaseConnections.HasDirect(builder.Configuration))
+            {
+                opts.Projections.Wakeup = new PostgresqlListenWakeup(services.GetRequiredKeyedService<NpgsqlDataSource>(SessionSource),
+                    services.GetRequiredService<ILogger<PostgresqlListenWakeup>>());
+            }
+            else if (DatabaseConnections.NotificationsArrive(DatabaseConnections.Pooled(builder.Configuration), TimeSpan.FromSeconds(1), logger))
+            {
+                opts.Events.UseListenNotifyForEventAppends = true;
+            }
+            else
+            {
+                logger.LogWarning(
+                    "Notifications do not arrive through ConnectionStrings:Postgres (a transaction-mode pooler?): the daemon " +
+                    "finds new events by polling. Set ConnectionStrings:PostgresDirect to a direct connection for immediate wake-ups.");
+            }
+
             foreach (var (type, name) in eventTypes)
             {
                 opts.Events.MapEventType(type, name);
@@ -129,7 +120,11 @@ public static class StoreSetup
         if (settings.RunDaemon)
         {
             marten.AddAsyncDaemon(DaemonMode.HotCold);
+            // Marten's coordinator loop with the service's leader lock (LeaderElection), on the direct connection when
+            // there is one: a transaction that holds a lock is better kept off a pooler's small pool.
+            builder.Services.Replace(ServiceDescriptor.Singleton<Marten.Events.Daemon.Coordination.IProjectionCoordinator, LeaderElection>());
         }
+
 
         if (settings.ApplySchemaOnStartup)
         {

@@ -55,6 +55,9 @@ public sealed class AppFixture : IAsyncLifetime
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
         ?? throw new InvalidOperationException("Run the tests with ops/test, which starts PostgreSQL and sets ConnectionStrings__Postgres.");
 
+    /// <summary>The helpers of this fixture on another host (its own settings or database).</summary>
+    public static AppFixture On(IAlbaHost host) => new() { Host = host };
+
     public Task InitializeAsync()
     {
         // The shared host also ingests from the Wolverine queue (off by default), so every test runs beside it.
