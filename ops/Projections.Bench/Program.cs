@@ -13,8 +13,9 @@ using Projections.Shop;
 
 // The benchmark (see README, "Benchmark"): against the PostgreSQL in ConnectionStrings__Postgres, for each size it
 // starts the service built in Release, publishes a generated shop through POST /api/events with several concurrent
-// publishers until every projection has caught up, measures every read endpoint with wrk beside the constant-bytes
-// ceiling and the SQL-aggregation baseline, rebuilds every projection online (blue/green, as an operator does) and
+// publishers until every projection has caught up, measures every read endpoint with wrk beside the bare ceiling (a
+// process of its own answering the same bytes), the in-service constant, the SQL-aggregation baseline and the two peers
+// (Bare.cs), rebuilds every projection online (blue/green, as an operator does) and
 // records the service's peak memory; then it writes a Markdown report and a JSON file.
 var options = BenchOptions.Parse(args);
 if (args.SkipWhile(a => a != "--from-json").Skip(1).FirstOrDefault() is { } saved)
@@ -45,7 +46,7 @@ return 0;
 namespace Projections.Bench
 {
     public sealed record BenchOptions(IReadOnlyList<ShopSize> Sizes, TimeSpan ReadDuration, int Connections, int Publishers, string ApiDirectory,
-        string OutputDirectory, string ConnectionString, bool Smoke)
+        string BareDirectory, string OutputDirectory, string ConnectionString, bool Smoke)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -58,6 +59,7 @@ namespace Projections.Bench
                 int.Parse(Arg("--connections") ?? "32", CultureInfo.InvariantCulture),
                 int.Parse(Arg("--publishers") ?? "4", CultureInfo.InvariantCulture),
                 Arg("--api") ?? "src/Projections.Api/bin/Release/net10.0",
+                Arg("--bare") ?? "ops/Projections.Bench.Bare/bin/Release/net10.0",
                 Arg("--out") ?? "docs",
                 Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
                     ?? (args.Contains("--from-json") ? "" : throw new InvalidOperationException("Set ConnectionStrings__Postgres")),
@@ -66,6 +68,19 @@ namespace Projections.Bench
     }
 
     public sealed record ReadResult(string Name, string Path, double RequestsPerSecond, double P50Ms, double P99Ms, long Errors);
+
+    /// <summary>The names of the reads the report compares others with.</summary>
+    public static class ReadNames
+    {
+        public const string BareCeiling = "bare ceiling (admin-dashboard's answer from bare Kestrel)";
+        public const string InServiceConstant = "in-service constant";
+
+        /// <summary>Identifies the in-service constant in earlier runs too, which named it "constant bytes (ceiling)".</summary>
+        public const string InServiceConstantPath = "/bench/constant";
+
+        public const string StoredDocumentPeer = "peer: stored document by primary key (Marten WriteById)";
+        public const string DailyRollupPeer = "peer: SQL over a daily rollup, 366 days";
+    }
 
     public sealed record SizeResult(string Size, long Events, double PublishSeconds, double PublishEventsPerSecond, double IngestSeconds, double IngestEventsPerSecond, double RebuildSeconds,
         double RebuildEventsPerSecond, long PeakMemoryBytes, IReadOnlyList<ReadResult> Reads, double IngestServiceCpuSeconds = 0,
@@ -114,12 +129,7 @@ namespace Projections.Bench
             (serviceCpu, machineCpu) = (service.CpuTime() - serviceCpu, Service.MachineCpuTime() - machineCpu);
             Console.WriteLine($"CPU during ingest: service {serviceCpu.TotalSeconds:F1} s, whole machine {machineCpu.TotalSeconds:F1} s");
 
-            var reads = new List<ReadResult>();
-            foreach (var (name, path, auth) in Endpoints())
-            {
-                reads.Add(await Wrk.RunAsync(name, Url + path, auth ? token : null, options.Connections, options.ReadDuration));
-                Console.WriteLine($"{name}: {reads[^1].RequestsPerSecond:F0} req/s, p50 {reads[^1].P50Ms:F2} ms, p99 {reads[^1].P99Ms:F2} ms");
-            }
+            var reads = await MeasureReadsAsync(http, token, connection);
 
             var streamCount = options.Smoke ? 50 : 1000;
             Console.WriteLine($"{streamCount} live streams: idle, then a change...");
@@ -151,9 +161,54 @@ namespace Projections.Bench
                 serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot, live);
         }
 
+        /// <summary>
+        /// Every read with wrk: the bare ceiling, the service's routes, then the peers. Each bare process runs only while
+        /// it is measured.
+        /// </summary>
+        private async Task<List<ReadResult>> MeasureReadsAsync(HttpClient http, string token, string connection)
+        {
+            var reads = new List<ReadResult>();
+            async Task Measure(string name, string url, string? bearer, bool fresh = false)
+            {
+                if (fresh)
+                {
+                    // A process that has answered nothing yet: one second of the same load first, so that its JIT and
+                    // tiering are done before it is measured (the service's pipeline has served the whole ingest by then).
+                    await Wrk.RunAsync(name, url, bearer, options.Connections, TimeSpan.FromSeconds(1));
+                }
+
+                var read = await Wrk.RunAsync(name, url, bearer, options.Connections, options.ReadDuration);
+                reads.Add(read);
+                Console.WriteLine($"{name}: {read.RequestsPerSecond:F0} req/s, p50 {read.P50Ms:F2} ms, p99 {read.P99Ms:F2} ms" +
+                                  (read.Errors > 0 ? $", {read.Errors} errors" : ""));
+            }
+
+            using (var ceiling = await Bare.StartCeilingAsync(options.BareDirectory, http))
+            {
+                await Measure(ReadNames.BareCeiling, ceiling.Url + Bare.CeilingRoute, null, fresh: true);
+            }
+
+            foreach (var (name, path, auth) in Endpoints())
+            {
+                await Measure(name, Url + path, auth ? token : null);
+            }
+
+            using (var peer = await Bare.StartStoredDocumentAsync(options.BareDirectory, connection))
+            {
+                await Measure(ReadNames.StoredDocumentPeer, peer.Url + "/", null, fresh: true);
+            }
+
+            using (var peer = await Bare.StartDailyRollupAsync(options.BareDirectory, connection, http))
+            {
+                await Measure(ReadNames.DailyRollupPeer, peer.Url + "/" + Bare.Year, null, fresh: true);
+            }
+
+            return reads;
+        }
+
         private static IEnumerable<(string Name, string Path, bool Auth)> Endpoints() =>
         [
-            ("constant bytes (ceiling)", "/bench/constant", false),
+            (ReadNames.InServiceConstant, ReadNames.InServiceConstantPath, false),
             ("metrics/admin-dashboard", "/metrics/admin-dashboard", true),
             ("metrics/staff-dashboard", "/metrics/staff-dashboard", true),
             ("metrics/inventory", "/metrics/inventory", true),

@@ -1,5 +1,5 @@
-// Benchmark/: routes for ops/bench only (Benchmark:Enabled): the ceiling and the SQL baseline. Uses ReadModels,
-// Analytics, Users, Inventory, Hosting and Auth.
+// Benchmark/: routes for ops/bench only (Benchmark:Enabled): the in-service constant and the SQL baseline. Uses
+// ReadModels, Analytics, Users, Inventory, Hosting and Auth.
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -15,7 +15,8 @@ using Projections.ReadModels;
 namespace Projections.Benchmark;
 
 /// <summary>
-/// Routes for the benchmark only (<c>Benchmark:Enabled=true</c>): the machine's ceiling (constant bytes) and the
+/// Routes for the benchmark only (<c>Benchmark:Enabled=true</c>): constant bytes behind the service's whole pipeline
+/// (the in-service constant; the bare ceiling is a process of its own, ops/Projections.Bench.Bare) and the
 /// baseline a dashboard would otherwise get, answers aggregated by SQL over per-entity data on every request, as the
 /// original services did. Never mapped in normal operation.
 /// </summary>
