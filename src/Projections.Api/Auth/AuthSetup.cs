@@ -17,6 +17,9 @@ public static class AuthSetup
     /// <summary>The Prometheus scrape: admins, and service tokens (what a scraper is given).</summary>
     public const string ReadTelemetry = "read-telemetry";
 
+    /// <summary>How far past its expiry (or before its start) a token is still accepted: clocks differ between machines.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
     public static WebApplicationBuilder AddProjectionsAuth(this WebApplicationBuilder builder)
     {
         var options = builder.AddSettings<AuthSettings>();
@@ -31,7 +34,7 @@ public static class AuthSetup
                 RequireSignedTokens = true,
                 RequireExpirationTime = true,
                 ValidateLifetime = true,
-                ClockSkew = TimeSpan.FromSeconds(30),
+                ClockSkew = ClockSkew,
                 ValidateIssuer = !string.IsNullOrEmpty(options.Issuer),
                 ValidIssuer = options.Issuer,
                 ValidateAudience = !string.IsNullOrEmpty(options.Audience),
@@ -69,6 +72,7 @@ public static class AuthSetup
                 OnForbidden = context => Problems.Write(context.HttpContext, StatusCodes.Status403Forbidden, "Forbidden",
                     "The token is valid, but its role or permissions do not allow this request."),
             };
+            new ValidatedTokens(ClockSkew).Attach(jwt.Events);
         });
 
         builder.Services.AddAuthorizationBuilder()

@@ -16,7 +16,23 @@ public sealed record Caller(string? Role, IReadOnlySet<string> Permissions)
 
     public bool IsStaffWith(string permission) => Is(Staff) && Permissions.Contains(permission);
 
+    /// <summary>What a principal is allowed, worked out once per principal (a cached token's principal serves many
+    /// requests, see <see cref="ValidatedTokens"/>).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ClaimsPrincipal, Tuple<AuthSettings, Caller>> Known = [];
+
     public static Caller From(ClaimsPrincipal principal, AuthSettings options)
+    {
+        if (Known.TryGetValue(principal, out var known) && ReferenceEquals(known.Item1, options))
+        {
+            return known.Item2;
+        }
+
+        var caller = Read(principal, options);
+        Known.AddOrUpdate(principal, Tuple.Create(options, caller));
+        return caller;
+    }
+
+    private static Caller Read(ClaimsPrincipal principal, AuthSettings options)
     {
         var role = ClaimValues(principal, options.RoleClaim).FirstOrDefault();
         var permissions = ClaimValues(principal, options.PermissionsClaim)

@@ -68,6 +68,30 @@ public sealed class AuthMatrixTests(AppFixture app) : AppTest(app)
         await Expect(App.Host, Ingest, token, 202);
     }
 
+    [Fact]
+    public async Task A_token_served_from_the_validated_tokens_is_refused_the_moment_it_expires()
+    {
+        // Expired 29 s ago: still inside the 30 s clock skew, so accepted (and remembered by this node).
+        var expires = DateTime.UtcNow.AddSeconds(-29);
+        var token = TestTokens.Create(Claims("admin"), expires: expires, notBefore: DateTime.UtcNow.AddMinutes(-30));
+        await Expect(App.Host, "/metrics/admin-dashboard", token, 200);
+        await Expect(App.Host, "/metrics/admin-dashboard", token, 200);
+
+        // A token whose signature differs is a different token, whatever the node remembers.
+        await AssertUnauthorized("/metrics/admin-dashboard", token[..^2] + (token[^2] == 'A' ? "B" : "A") + token[^1], "signature");
+
+        // Past the skew, the remembered token is refused like any other expired one.
+        var refusedFrom = expires + AuthSkew + TimeSpan.FromMilliseconds(50);
+        if (refusedFrom > DateTime.UtcNow)
+        {
+            await Task.Delay(refusedFrom - DateTime.UtcNow);
+        }
+
+        await AssertUnauthorized("/metrics/admin-dashboard", token, "expired");
+    }
+
+    private static readonly TimeSpan AuthSkew = Projections.Auth.AuthSetup.ClockSkew;
+
     // ---- 403: a valid token whose role or permissions do not allow the route ----
 
     [Theory]
