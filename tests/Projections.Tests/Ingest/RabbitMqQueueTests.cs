@@ -12,6 +12,7 @@ using Wolverine;
 using Wolverine.Persistence.Durability;
 using Wolverine.Persistence.Durability.DeadLetterManagement;
 using Wolverine.Tracking;
+using Xunit.Abstractions;
 
 namespace Projections.Tests.Ingest;
 
@@ -63,10 +64,11 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
 /// <summary>
 /// The queue ingest against a real RabbitMQ broker: <see cref="PublishEvents"/> published to the broker is stored exactly
-/// like <c>POST /api/events</c> (exact numbers, duplicates stored once, one entity's events in the order sent), and a
-/// message that can never be stored goes to Wolverine's dead letters in PostgreSQL without holding up the rest.
+/// like <c>POST /api/events</c> (exact numbers, duplicates stored once, one entity's events in the order sent), a message
+/// that can never be stored goes to Wolverine's dead letters in PostgreSQL without holding up the rest, and a broker
+/// restarted while publishers keep sending loses nothing and stores nothing twice.
 /// </summary>
-public sealed class RabbitMqQueueTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>, IAsyncLifetime
+public sealed class RabbitMqQueueTests(RabbitMqFixture rabbit, ITestOutputHelper output) : IClassFixture<RabbitMqFixture>, IAsyncLifetime
 {
     private AppFixture App => rabbit.App;
 
@@ -199,6 +201,193 @@ public sealed class RabbitMqQueueTests(RabbitMqFixture rabbit) : IClassFixture<R
         Assert.Equal(Id(after), Assert.Single(await query.Events.QueryAllRawEvents().Select(e => e.Id).ToListAsync()));
     }
 
+    [Fact]
+    public Task A_broker_restarted_while_publishers_keep_sending_loses_nothing_and_stores_nothing_twice() =>
+        PublishersKeepSendingThroughAsync(20250303, async publishers =>
+        {
+            await rabbit.Broker.RestartAsync(whileStopped: () =>
+            {
+                output.WriteLine($"{publishers.Clock.Elapsed}: the broker stopped; {publishers}");
+                return Task.CompletedTask;
+            });
+        });
+
+    [Fact]
+    public Task A_broker_that_hangs_and_is_killed_while_publishers_keep_sending_loses_nothing_and_stores_nothing_twice() =>
+        PublishersKeepSendingThroughAsync(20250305, async publishers =>
+        {
+            await rabbit.Broker.HangKillAndRestartAsync(whileHung: async () =>
+            {
+                // Once the bus is sending into the hung broker, the broker hangs for 2 s more (a frozen machine before its
+                // reset): the kernel takes what is written to its sockets, and the broker will never read it. A sender
+                // that counts a message as sent once written forgets it then, and the broker's death loses it.
+                var sent = publishers.SentThroughTheBus;
+                await WaitUntilAsync(() => Task.FromResult(publishers.AttemptedThroughTheBus > sent), TimeSpan.FromSeconds(30),
+                    "the bus publisher sent while the broker hung");
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                var outbox = (await App.Host.GetRuntime().Storage.Admin.FetchCountsAsync()).Outgoing;
+                output.WriteLine($"{publishers.Clock.Elapsed}: the broker hung; {publishers}; {outbox} message(s) in the outbox");
+            });
+        });
+
+    /// <summary>
+    /// Two publishers at once, each on entities of its own, with a fault of the broker in the middle of their load;
+    /// afterwards every event is stored exactly once and every endpoint matches the reference.
+    /// </summary>
+    private async Task PublishersKeepSendingThroughAsync(int seed, Func<Publishers, Task> fault)
+    {
+        // One publishes with RabbitMQ's client, as an external service would, one message at a time so that its order
+        // holds: a shuffled delivery with redeliveries, each entity's events in order.
+        var confirmed = new RandomShop(seed).WithUsers(120).WithProducts(120);
+        var confirmedDelivery = confirmed.Delivery();
+        var confirmedMessages = confirmed.Batches(confirmedDelivery, maxBatch: 16).Select(Json).ToList();
+        // The other sends through the service's own Wolverine bus, whose outbox sends what it could not send when the
+        // broker is back, in no promised order: each of its messages carries whole entities (the order of different
+        // entities never matters), and one in ten is sent twice.
+        var bus = new RandomShop(seed + 1).WithUsers(120).WithProducts(120);
+        var busEntities = WholeEntities(bus.Delivery());
+        var busMessages = WholeEntityMessages(busEntities, new Random(seed));
+        var expected = confirmed.EventCount + bus.EventCount;
+
+        await using var publishers = Publishers.Start(rabbit.Broker, App.Host.MessageBus(), confirmedMessages, busMessages, output);
+        // The fault comes once a third of each publisher's messages are out and the service is storing them.
+        await WaitUntilAsync(async () => publishers.Confirmed >= confirmedMessages.Count / 3 && publishers.SentThroughTheBus >= busMessages.Count / 3
+            && (await StoredEventsAsync()).Count > 0, TimeSpan.FromSeconds(60), "a third of the load was sent and is being stored");
+        var storedBefore = (await StoredEventsAsync()).Count;
+        output.WriteLine($"{publishers.Clock.Elapsed}: the fault begins; {storedBefore} of {expected} events stored; {publishers}");
+        await fault(publishers);
+        output.WriteLine($"{publishers.Clock.Elapsed}: the broker is back; {publishers}");
+        await publishers.FinishAsync(TimeSpan.FromSeconds(120));
+        output.WriteLine($"{publishers.Clock.Elapsed}: the publishers are done; {publishers}");
+
+        await WaitUntilAsync(async () => (await StoredEventsAsync()).Count >= expected, TimeSpan.FromSeconds(60));
+        var (count, last) = await StoredEventsAsync();
+        output.WriteLine($"{publishers.Clock.Elapsed}: {count} of {expected} events stored");
+        if (count != expected)
+        {
+            await using var query = App.Store.QuerySession();
+            var stored = (await query.Events.QueryAllRawEvents().Select(e => e.Id).ToListAsync()).ToHashSet();
+            int Missing(IEnumerable<JsonObject> events) => events.Select(Id).Distinct().Count(id => !stored.Contains(id));
+            Assert.Fail($"{count} of {expected} events stored: {Missing(confirmedDelivery)} of the confirming publisher's "
+                + $"and {Missing(busEntities.SelectMany(e => e))} of the bus's are missing");
+        }
+
+        Assert.True(storedBefore < expected, "the fault came before everything was stored");
+        Assert.True(publishers.FailedAttempts > 0, "the fault came while the confirming publisher was sending");
+        await RandomizedMetricsTests.AssertEveryEndpointMatches(App, [.. confirmedDelivery, .. busEntities.SelectMany(e => e)], last);
+        Assert.Empty(await DeadLettersAsync());
+
+        // Nothing is left to arrive later: Wolverine has nothing more to send or handle, and no event appeared since.
+        var admin = App.Host.GetRuntime().Storage.Admin;
+        await WaitUntilAsync(async () => await admin.FetchCountsAsync() is { Incoming: 0, Outgoing: 0, Scheduled: 0 }, TimeSpan.FromSeconds(60),
+            "Wolverine's inbox and outbox are empty");
+        Assert.Equal(expected, (await StoredEventsAsync()).Count);
+    }
+
+    /// <summary>
+    /// The two publishers of <see cref="PublishersKeepSendingThroughAsync"/>, sending at a steady pace (so that a fault
+    /// comes in the middle of their load) until <see cref="FinishAsync"/>, and what they have done so far. Disposing
+    /// stops them, so that a failed test leaves none behind.
+    /// </summary>
+    private sealed class Publishers : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly ConfirmingPublisher _confirming;
+        private Task _running = Task.CompletedTask;
+        private int _confirmed, _failures, _busAttempts, _bus;
+        private volatile bool _fullSpeed;
+
+        private Publishers(RabbitMq broker) => _confirming = new ConfirmingPublisher(broker);
+
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+
+        /// <summary>Messages the broker confirmed to the confirming publisher.</summary>
+        public int Confirmed => Volatile.Read(ref _confirmed);
+
+        /// <summary>Attempts of the confirming publisher that failed (and were sent again).</summary>
+        public int FailedAttempts => Volatile.Read(ref _failures);
+
+        /// <summary>Messages whose send through the bus has returned.</summary>
+        public int SentThroughTheBus => Volatile.Read(ref _bus);
+
+        /// <summary>Messages whose send through the bus has begun.</summary>
+        public int AttemptedThroughTheBus => Volatile.Read(ref _busAttempts);
+
+        public static Publishers Start(RabbitMq broker, IMessageBus bus, List<string> confirmedMessages, List<string> busMessages,
+            ITestOutputHelper output)
+        {
+            var publishers = new Publishers(broker);
+            publishers._running = Task.WhenAll(
+                Task.Run(() => publishers.PublishConfirmedAsync(confirmedMessages)),
+                Task.Run(() => publishers.SendThroughTheBusAsync(bus, busMessages, output)));
+            return publishers;
+        }
+
+        /// <summary>Lets the publishers send the rest without pausing, and waits until they have.</summary>
+        public Task FinishAsync(TimeSpan within)
+        {
+            _fullSpeed = true;
+            return _running.WaitAsync(within);
+        }
+
+        private async Task PublishConfirmedAsync(List<string> messages)
+        {
+            foreach (var message in messages)
+            {
+                var id = Guid.NewGuid();
+                // On the wire, a PublishEvents is the JSON of the record: {"envelopes":"[...]"}.
+                var body = JsonSerializer.SerializeToUtf8Bytes(new PublishEvents(message), JsonSerializerOptions.Web);
+                while (!await _confirming.TryPublishAsync(id, body, _stop.Token))
+                {
+                    // Not confirmed: the broker is away. The same message again (with the same id), before the next.
+                    Interlocked.Increment(ref _failures);
+                    await Task.Delay(100, _stop.Token);
+                }
+
+                Interlocked.Increment(ref _confirmed);
+                await PaceAsync();
+            }
+        }
+
+        private async Task SendThroughTheBusAsync(IMessageBus bus, List<string> messages, ITestOutputHelper output)
+        {
+            foreach (var message in messages)
+            {
+                while (true)
+                {
+                    _stop.Token.ThrowIfCancellationRequested();
+                    Interlocked.Increment(ref _busAttempts);
+                    try
+                    {
+                        await bus.SendAsync(new PublishEvents(message));
+                        break;
+                    }
+                    catch (Exception e)
+                    {
+                        // What a publisher does with a send that failed: send it again (duplicates are stored once).
+                        output.WriteLine($"{Clock.Elapsed}: the bus failed to send: {e.GetType().Name}: {e.Message}");
+                    }
+                }
+
+                Interlocked.Increment(ref _bus);
+                await PaceAsync();
+            }
+        }
+
+        private Task PaceAsync() => _fullSpeed ? Task.CompletedTask : Task.Delay(10, _stop.Token);
+
+        public override string ToString() =>
+            $"{Confirmed} messages confirmed after {FailedAttempts} failed attempts, {SentThroughTheBus} sent through the bus";
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _running.ContinueWith(_ => { }, TaskScheduler.Default);
+            await _confirming.DisposeAsync();
+            _stop.Dispose();
+        }
+    }
+
     // ---- helpers ----
 
     private static Uri QueueUri => new($"rabbitmq://queue/{RabbitMqFixture.QueueName}");
@@ -254,6 +443,32 @@ public sealed class RabbitMqQueueTests(RabbitMqFixture rabbit) : IClassFixture<R
     {
         var stored = await App.Host.GetRuntime().Storage.DeadLetters.QueryAsync(new DeadLetterEnvelopeQuery(ids), CancellationToken.None);
         return stored.Envelopes;
+    }
+
+    /// <summary>A delivery regrouped by entity, each entity's events once and in their order.</summary>
+    private static List<List<JsonObject>> WholeEntities(List<JsonObject> delivery) =>
+        delivery.DistinctBy(e => e["id"]!.GetValue<string>())
+            .GroupBy(e => (e["data"]!["userId"] ?? e["data"]!["productId"])!.GetValue<string>())
+            .Select(g => g.ToList())
+            .ToList();
+
+    /// <summary>Messages of 1 to 3 whole entities each, and one in ten of them again later.</summary>
+    private static List<string> WholeEntityMessages(List<List<JsonObject>> entities, Random random)
+    {
+        var messages = new List<string>();
+        for (var at = 0; at < entities.Count;)
+        {
+            var take = Math.Min(random.Next(1, 4), entities.Count - at);
+            messages.Add(Json(entities.Skip(at).Take(take).SelectMany(e => e)));
+            at += take;
+        }
+
+        foreach (var again in messages.Where((_, i) => i % 10 == 3).ToList())
+        {
+            messages.Insert(random.Next(messages.IndexOf(again) + 1, messages.Count + 1), again);
+        }
+
+        return messages;
     }
 
     /// <summary>Checks <paramref name="condition"/> until it holds; false when it did not within the time, or a failed
