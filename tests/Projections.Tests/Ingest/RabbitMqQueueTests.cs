@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Alba;
 using Marten;
+using Npgsql;
 using Projections.Ingest;
 using Projections.Tests.Infrastructure;
 using Projections.Tests.Metrics;
@@ -26,6 +27,9 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
     public AppFixture App { get; private set; } = null!;
 
+    /// <summary>The connection string of the service's database.</summary>
+    public string Database { get; private set; } = null!;
+
     private IAlbaHost _host = null!;
 
     /// <summary>The queue the service listens to: the default of <c>Queue:Name</c>.</summary>
@@ -34,9 +38,9 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Broker = await RabbitMq.StartAsync();
-        var database = await ServiceProcess.CreateDatabaseAsync("rabbit");
+        Database = await ServiceProcess.CreateDatabaseAsync("rabbit");
         _host = AppFixture.Build(b => b
-            .UseSetting("ConnectionStrings:Postgres", database)
+            .UseSetting("ConnectionStrings:Postgres", Database)
             .UseSetting("Queue:Enabled", "true")
             .UseSetting("Queue:Transport", "rabbitmq")
             .UseSetting("Queue:RabbitMqUri", Broker.Uri.ToString()));
@@ -199,6 +203,45 @@ public sealed class RabbitMqQueueTests(RabbitMqFixture rabbit, ITestOutputHelper
         Assert.Contains("invalid start of a value", deadLetter.ExceptionMessage);
         await using var query = App.Store.QuerySession();
         Assert.Equal(Id(after), Assert.Single(await query.Events.QueryAllRawEvents().Select(e => e.Id).ToListAsync()));
+    }
+
+    [Fact]
+    public async Task A_dead_letter_marked_replayable_is_handled_again_once_its_cause_is_fixed()
+    {
+        // A failure nobody planned for: the database refuses the append with an error that is not transient.
+        await using var database = new NpgsqlConnection(rabbit.Database);
+        await database.OpenAsync();
+        await Execute(database, """
+            create function projections.test_refuse() returns trigger language plpgsql as $$
+            begin
+                raise exception 'refused by a test trigger';
+            end $$;
+            create trigger test_refuse before insert on projections.mt_events for each statement execute function projections.test_refuse();
+            """);
+        Wolverine.Envelope moved;
+        try
+        {
+            var session = await SendAndWaitAsync([[Registered("replayed")]]);
+
+            moved = Assert.Single(session.MovedToErrorQueue.Envelopes());
+            var deadLetter = Assert.Single(await DeadLettersAsync(moved.Id));
+            Assert.Equal(typeof(PostgresException).FullName, deadLetter.ExceptionType);
+            Assert.Contains("refused by a test trigger", deadLetter.ExceptionMessage);
+            Assert.Equal(0, (await StoredEventsAsync()).Count);
+        }
+        finally
+        {
+            // The fix.
+            await Execute(database, """
+                drop trigger test_refuse on projections.mt_events;
+                drop function projections.test_refuse();
+                """);
+        }
+
+        // Replayed as the README says: Wolverine moves it back to its inbox, and the listener's node handles it again.
+        await Execute(database, $"update {IngestSetup.QueueSchemaName}.wolverine_dead_letters set replayable = true where id = '{moved.Id}'");
+        await WaitUntilAsync(async () => (await StoredEventsAsync()).Count == 1, TimeSpan.FromSeconds(60), "the replayed message was stored");
+        Assert.Empty(await DeadLettersAsync(moved.Id));
     }
 
     [Fact]
@@ -560,6 +603,12 @@ public sealed class RabbitMqQueueTests(RabbitMqFixture rabbit, ITestOutputHelper
         }
 
         public async ValueTask DisposeAsync() => await CloseAsync();
+    }
+
+    private static async Task Execute(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     private static Guid Id(JsonObject envelope) => Guid.Parse(envelope["id"]!.GetValue<string>());
