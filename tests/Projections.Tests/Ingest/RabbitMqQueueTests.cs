@@ -68,9 +68,10 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
 /// <summary>
 /// The queue ingest against a real RabbitMQ broker: <see cref="PublishEvents"/> published to the broker is stored exactly
-/// like <c>POST /api/events</c> (exact numbers, duplicates stored once, one entity's events in the order sent), a message
-/// that can never be stored goes to Wolverine's dead letters in PostgreSQL without holding up the rest, and a broker
-/// restarted while publishers keep sending loses nothing and stores nothing twice.
+/// like <c>POST /api/events</c> (exact numbers, duplicates stored once, one entity's events in the order sent); a message
+/// that can never be stored goes to Wolverine's dead letters in PostgreSQL without holding up the rest, and one that
+/// failed is handled again when replayed; a broker restarted, or hung and killed, while publishers keep sending loses
+/// nothing and stores nothing twice.
 /// </summary>
 public sealed class RabbitMqQueueTests(RabbitMqFixture rabbit, ITestOutputHelper output) : IClassFixture<RabbitMqFixture>, IAsyncLifetime
 {
