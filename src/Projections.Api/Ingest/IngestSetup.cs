@@ -90,9 +90,22 @@ public static class IngestSetup
             {
                 // The inbox and the dead letters stay in PostgreSQL, as with the PostgreSQL transport.
                 opts.PersistMessagesWithPostgresql(connectionString, QueueSchemaName);
-                opts.UseRabbitMq(new Uri(settings.RabbitMqUri!)).AutoProvision().DisableDeadLetterQueueing();
+                opts.UseRabbitMq(new Uri(settings.RabbitMqUri!)).AutoProvision().DisableDeadLetterQueueing()
+                    // A message counts as sent only once the broker confirms it has it (persistent, in a durable queue: on
+                    // disk). Without confirms a send is done once written to the socket and the outbox forgets it, so what
+                    // the broker never read was lost: the last messages before it stopped, all of them while it hung.
+                    .ConfigureChannelCreation(channels =>
+                    {
+                        channels.PublisherConfirmationsEnabled = true;
+                        channels.PublisherConfirmationTrackingEnabled = true;
+                    });
+                // A message is acknowledged to the broker once it is in the inbox (PostgreSQL): what a restarted broker
+                // delivers again is new to the inbox or dropped there as a copy (and the append ignores stored events).
                 opts.ListenToRabbitQueue(settings.Name).ListenWithStrictOrdering().UseDurableInbox();
-                opts.PublishMessage<PublishEvents>().ToRabbitQueue(settings.Name);
+                // So that a PublishEvents sent inside this service travels through the broker too, from the outbox:
+                // persistent, and kept until the broker confirms it. (Listening and sending share the queue's endpoint,
+                // which the durable inbox makes durable already; said here, the sends do not depend on it.)
+                opts.PublishMessage<PublishEvents>().ToRabbitQueue(settings.Name).UseDurableOutbox();
             }
             else
             {
