@@ -48,6 +48,7 @@ public static class Report
             md.AppendLine();
         }
 
+        md.Append(Growth.Section(results, options.OutputDirectory));
         md.AppendLine("Read figures: requests/s, then p50 / p99 latency, each read with the same `wrk` settings. " +
                       "\"bare ceiling\" is a process of its own (`ops/Projections.Bench.Bare`: Kestrel and one handler; no middleware, " +
                       "authentication or logging; Release, Server GC, as the service) that answers every request with the body, Content-Type and " +

@@ -11,6 +11,13 @@ public sealed record ShopSize(string Name, int Users, int Artists, int Products,
     /// <summary>About 2,000,000 events.</summary>
     public static readonly ShopSize Large = new("large", Users: 100_000, Artists: 1_000, Products: 60_000, Orders: 240_000, Carts: 120_000, Visitors: 60_000, Clicks: 180_000);
 
+    /// <summary>About 10,000,000 events: how cost grows with history (not run in CI; needs several GB of memory).</summary>
+    public static readonly ShopSize XLarge = new("xlarge", Users: 560_000, Artists: 5_000, Products: 330_000, Orders: 1_340_000, Carts: 670_000, Visitors: 330_000, Clicks: 1_000_000);
+
+    /// <summary>A marketplace: as many events as small's mix with 100,000 orders, spread over 20,000 artists: how cost
+    /// grows with keys (every day and month bucket carries the artists it saw).</summary>
+    public static readonly ShopSize Marketplace = new("marketplace", Users: 40_000, Artists: 20_000, Products: 25_000, Orders: 100_000, Carts: 50_000, Visitors: 25_000, Clicks: 75_000);
+
     /// <summary>A few thousand events: for smoke runs.</summary>
     public static readonly ShopSize Tiny = new("tiny", Users: 300, Artists: 20, Products: 200, Orders: 600, Carts: 300, Visitors: 150, Clicks: 450);
 
@@ -18,8 +25,10 @@ public sealed record ShopSize(string Name, int Users, int Artists, int Products,
     {
         "small" => Small,
         "large" => Large,
+        "xlarge" => XLarge,
+        "marketplace" => Marketplace,
         "tiny" => Tiny,
-        _ => throw new ArgumentException($"Unknown size '{name}': small, large or tiny."),
+        _ => throw new ArgumentException($"Unknown size '{name}': small, large, xlarge, marketplace or tiny."),
     };
 }
 
