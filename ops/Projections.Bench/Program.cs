@@ -85,7 +85,7 @@ namespace Projections.Bench
     public sealed record SizeResult(string Size, long Events, double PublishSeconds, double PublishEventsPerSecond, double IngestSeconds, double IngestEventsPerSecond, double RebuildSeconds,
         double RebuildEventsPerSecond, long PeakMemoryBytes, IReadOnlyList<ReadResult> Reads, double IngestServiceCpuSeconds = 0,
         double IngestMachineCpuSeconds = 0, FreshnessResult? FreshnessOnePublisher = null, FreshnessResult? FreshnessFourPublishers = null,
-        HotVisitorResult? HotVisitor = null, StreamsResult? Streams = null);
+        HotVisitorResult? HotVisitor = null, StreamsResult? Streams = null, BusyResult? Busy = null);
 
     public sealed class SizeRun(BenchOptions options, ShopSize size)
     {
@@ -155,10 +155,18 @@ namespace Projections.Bench
             var hot = await HotVisitor.RunAsync(http, hotEvents, options.Publishers, PublishAsync, WaitForCatchUpAsync);
             Console.WriteLine($"Hot visitor: caught up after {hot.Seconds:F1} s ({hot.EventsPerSecond:F0} events/s); {hot.Figures}");
 
+            // The peak of the phases above, comparable with earlier runs: the busy shop below comes after it.
             var peak = service.PeakMemoryBytes();
+
+            Console.WriteLine($"While {options.Publishers} publishers ingest at full speed: reads, then publish-to-visible...");
+            var busyReads = Endpoints().Where(e => BusyReads.Contains(e.Name))
+                .Select(e => (e.Name, (Func<Task<ReadResult>>)(() => Wrk.RunAsync(e.Name, Url + e.Path, token, options.Connections, BusyReadDuration))))
+                .ToList();
+            var busy = await BusyShop.MeasureAsync(http, options.Publishers, size.Artists, busyReads, options.Smoke ? 3 : 100);
+
             service.Stop();
             return new SizeResult(size.Name, events, publish, events / publish, ingest, events / ingest, rebuild, events / rebuild, peak, reads,
-                serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot, live);
+                serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot, live, busy);
         }
 
         /// <summary>
@@ -206,6 +214,12 @@ namespace Projections.Bench
             return reads;
         }
 
+        /// <summary>The dashboards' reads measured again while the shop is busy (issue 13, item 6).</summary>
+        private static readonly string[] BusyReads = ["metrics/admin-dashboard", "analytics (366 days)"];
+
+        /// <summary>As long as the idle reads; a smoke run keeps its new phase short.</summary>
+        private TimeSpan BusyReadDuration => options.Smoke ? TimeSpan.FromSeconds(1) : options.ReadDuration;
+
         private static IEnumerable<(string Name, string Path, bool Auth)> Endpoints() =>
         [
             (ReadNames.InServiceConstant, ReadNames.InServiceConstantPath, false),
@@ -250,16 +264,7 @@ namespace Projections.Bench
             {
                 foreach (var batch in batches)
                 {
-                    using var content = new ByteArrayContent(batch);
-                    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                    using var response = await http.PostAsync("/api/events", content);
-                    if (response.StatusCode != HttpStatusCode.Accepted)
-                    {
-                        throw new InvalidOperationException($"Ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-                    }
-
-                    var receipt = JsonDocument.Parse(await response.Content.ReadAsStreamAsync()).RootElement;
-                    var sequence = receipt.GetProperty("lastSequence").GetInt64();
+                    var sequence = (await Publishing.PostAsync(http, batch)).LastSequence;
                     long seen;
                     while ((seen = Interlocked.Read(ref last)) < sequence && Interlocked.CompareExchange(ref last, sequence, seen) != seen)
                     {
