@@ -20,7 +20,7 @@ public sealed record BusyResult(int Publishers, IReadOnlyList<BusyRead> Reads, F
 public static class BusyShop
 {
     public static async Task<BusyResult> MeasureAsync(HttpClient http, int publishers, int artists, IReadOnlyList<(string Name, Func<Task<ReadResult>> Measure)> reads,
-        int freshnessRounds)
+        int freshnessRounds, TimeSpan freshnessBudget)
     {
         await using var load = Publishers.Start(http, publishers, artists);
         // Every publisher has had answers before anything is measured: ingest is at full speed.
@@ -37,9 +37,9 @@ public static class BusyShop
         }
 
         var (before, timer) = (load.Events, Stopwatch.StartNew());
-        var freshness = await Freshness.MeasureAsync(http, 1, freshnessRounds, 100, "busy");
+        var freshness = await Freshness.MeasureAsync(http, 1, freshnessRounds, 100, "busy", freshnessBudget);
         var rate = (load.Events - before) / timer.Elapsed.TotalSeconds;
-        Console.WriteLine($"Publish-to-visible while busy: p50 {freshness.P50Ms:F0} ms, p99 {freshness.P99Ms:F0} ms, worst {freshness.MaxMs:F0} ms; " +
+        Console.WriteLine($"Publish-to-visible while busy ({freshness.Rounds} batches): p50 {freshness.P50Ms:F0} ms, p99 {freshness.P99Ms:F0} ms, worst {freshness.MaxMs:F0} ms; " +
                           $"ingest meanwhile {rate:F0} events/s");
         await load.StopAsync();
         Console.WriteLine($"Busy publishers: {load.Events} events accepted, {load.Refusals} refusals waited out");

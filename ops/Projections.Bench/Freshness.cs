@@ -16,10 +16,14 @@ public sealed record FreshnessResult(int Publishers, int Rounds, int BatchSize, 
 /// </summary>
 public static class Freshness
 {
-    public static async Task<FreshnessResult> MeasureAsync(HttpClient http, int publishers, int rounds, int batchSize, string tag)
+    /// <param name="budget">Stop after the round that passes it (a shop too busy for the service to keep up makes every
+    /// round as long as the projections' lag): the result says how many rounds were done.</param>
+    public static async Task<FreshnessResult> MeasureAsync(HttpClient http, int publishers, int rounds, int batchSize, string tag, TimeSpan? budget = null)
     {
         var latencies = new List<double>();
-        for (var round = 0; round < rounds; round++)
+        var clock = Stopwatch.StartNew();
+        var round = 0;
+        for (; round < rounds && (budget is null || clock.Elapsed < budget); round++)
         {
             var body = Encoding.UTF8.GetBytes(Batch($"{tag}-{round}", batchSize).ToJsonString());
             using var start = new Barrier(publishers);
@@ -33,7 +37,7 @@ public static class Freshness
 
         latencies.Sort();
         double At(double quantile) => latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(quantile * latencies.Count) - 1)];
-        return new FreshnessResult(publishers, rounds, batchSize, At(0.50), At(0.99), latencies[^1]);
+        return new FreshnessResult(publishers, round, batchSize, At(0.50), At(0.99), latencies[^1]);
     }
 
     private static async Task<double> PublishAndReadAsync(HttpClient http, byte[] body)

@@ -162,7 +162,8 @@ namespace Projections.Bench
             var busyReads = Endpoints().Where(e => BusyReads.Contains(e.Name))
                 .Select(e => (e.Name, (Func<Task<ReadResult>>)(() => Wrk.RunAsync(e.Name, Url + e.Path, token, options.Connections, BusyReadDuration))))
                 .ToList();
-            var busy = await BusyShop.MeasureAsync(http, options.Publishers, size.Artists, busyReads, options.Smoke ? 3 : 100);
+            var busy = await BusyShop.MeasureAsync(http, options.Publishers, size.Artists, busyReads, options.Smoke ? 3 : 100,
+                2 * BusyReadDuration);
 
             service.Stop();
             return new SizeResult(size.Name, events, publish, events / publish, ingest, events / ingest, rebuild, events / rebuild, peak, reads,
