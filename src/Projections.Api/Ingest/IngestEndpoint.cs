@@ -18,6 +18,7 @@ public static class IngestEndpoint
         app.MapPost("/api/events", Post)
             .WithTags("Ingest")
             .RequireAuthorization(AuthSetup.PublishEvents)
+            .RequireRateLimiting(IngestConcurrency.Policy)
             .Produces<IngestReceipt>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
