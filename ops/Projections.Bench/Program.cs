@@ -176,7 +176,7 @@ namespace Projections.Bench
 
             busyReads.AddRange(Endpoints().Where(e => BusyReads.Contains(e.Name) && !(options.Smoke && e.Name == ReadNames.InServiceConstant))
                 .Select(e => (e.Name, (Func<Task<ReadResult>>)(() => Wrk.RunAsync(e.Name, Url + e.Path, e.Auth ? token : null, options.Connections, BusyReadDuration)))));
-            var busy = await BusyShop.MeasureAsync(http, options.Publishers, size.Artists, busyReads, options.Smoke ? 3 : 100,
+            var busy = await BusyShop.MeasureAsync(http, options.Publishers, size.Artists, busyReads, options.Smoke ? 2 : 100,
                 2 * BusyReadDuration);
 
             service.Stop();
