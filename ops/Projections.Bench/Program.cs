@@ -15,8 +15,9 @@ using Projections.Shop;
 // starts the service built in Release, publishes a generated shop through POST /api/events with several concurrent
 // publishers until every projection has caught up, measures every read endpoint with wrk beside the bare ceiling (a
 // process of its own answering the same bytes), the in-service constant, the SQL-aggregation baseline and the two peers
-// (Bare.cs), rebuilds every projection online (blue/green, as an operator does) and
-// records the service's peak memory; then it writes a Markdown report and a JSON file.
+// (Bare.cs), rebuilds every projection online (blue/green, as an operator does), records the service's peak memory, and
+// measures the dashboards and publish-to-visible again while its publishers ingest at full speed (BusyShop.cs); then it
+// writes a Markdown report and a JSON file.
 var options = BenchOptions.Parse(args);
 if (args.SkipWhile(a => a != "--from-json").Skip(1).FirstOrDefault() is { } saved)
 {
