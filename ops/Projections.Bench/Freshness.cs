@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Projections.Bench;
@@ -18,10 +16,14 @@ public sealed record FreshnessResult(int Publishers, int Rounds, int BatchSize, 
 /// </summary>
 public static class Freshness
 {
-    public static async Task<FreshnessResult> MeasureAsync(HttpClient http, int publishers, int rounds, int batchSize, string tag)
+    /// <param name="budget">Stop after the round that passes it (a shop too busy for the service to keep up makes every
+    /// round as long as the projections' lag): the result says how many rounds were done.</param>
+    public static async Task<FreshnessResult> MeasureAsync(HttpClient http, int publishers, int rounds, int batchSize, string tag, TimeSpan? budget = null)
     {
         var latencies = new List<double>();
-        for (var round = 0; round < rounds; round++)
+        var clock = Stopwatch.StartNew();
+        var round = 0;
+        for (; round < rounds && (budget is null || clock.Elapsed < budget); round++)
         {
             var body = Encoding.UTF8.GetBytes(Batch($"{tag}-{round}", batchSize).ToJsonString());
             using var start = new Barrier(publishers);
@@ -35,31 +37,35 @@ public static class Freshness
 
         latencies.Sort();
         double At(double quantile) => latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(quantile * latencies.Count) - 1)];
-        return new FreshnessResult(publishers, rounds, batchSize, At(0.50), At(0.99), latencies[^1]);
+        return new FreshnessResult(publishers, round, batchSize, At(0.50), At(0.99), latencies[^1]);
     }
 
     private static async Task<double> PublishAndReadAsync(HttpClient http, byte[] body)
     {
         var clock = Stopwatch.StartNew();
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using var response = await http.PostAsync("/api/events", content);
-        if (response.StatusCode != HttpStatusCode.Accepted)
-        {
-            throw new InvalidOperationException($"Ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-        }
-
-        var last = JsonDocument.Parse(await response.Content.ReadAsStreamAsync()).RootElement.GetProperty("lastSequence").GetInt64();
+        var last = (await Publishing.PostAsync(http, body)).LastSequence;
         await Task.WhenAll(ReadAsync(http, $"/metrics/admin-dashboard?min_sequence={last}"), ReadAsync(http, $"/api/admin/analytics?min_sequence={last}"));
         return clock.Elapsed.TotalMilliseconds;
     }
 
+    /// <summary>Until the read answers 200: a 503 with <c>Retry-After</c> (not caught up within the service's wait) is
+    /// asked again after that long, as a dashboard would; the time counts.</summary>
     private static async Task ReadAsync(HttpClient http, string url)
     {
-        using var response = await http.GetAsync(url);
-        if (!response.IsSuccessStatusCode)
+        for (var attempt = 0; ; attempt++)
         {
-            throw new InvalidOperationException($"{url} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            using var response = await http.GetAsync(url);
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || Publishing.RetryAfter(response) is not { } wait || attempt >= 60)
+            {
+                throw new InvalidOperationException($"{url} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+
+            await Task.Delay(wait);
         }
     }
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 
 namespace Projections.Bench;
 
@@ -150,14 +149,7 @@ public static class LiveStreams
             ["occurredAt"] = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
             ["data"] = new System.Text.Json.Nodes.JsonObject { ["userId"] = $"stream-watcher-{change}-{Guid.NewGuid():N}", ["role"] = "customer" },
         }).ToJsonString();
-        using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync("/api/events", content);
-        if (response.StatusCode != HttpStatusCode.Accepted)
-        {
-            throw new InvalidOperationException($"Ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-        }
-
-        _ = JsonDocument.Parse(await response.Content.ReadAsStreamAsync());
+        await Publishing.PostAsync(http, Encoding.UTF8.GetBytes(body));
         return Stopwatch.GetTimestamp();
     }
 }

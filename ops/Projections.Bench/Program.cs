@@ -15,8 +15,9 @@ using Projections.Shop;
 // starts the service built in Release, publishes a generated shop through POST /api/events with several concurrent
 // publishers until every projection has caught up, measures every read endpoint with wrk beside the bare ceiling (a
 // process of its own answering the same bytes), the in-service constant, the SQL-aggregation baseline and the two peers
-// (Bare.cs), rebuilds every projection online (blue/green, as an operator does) and
-// records the service's peak memory; then it writes a Markdown report and a JSON file.
+// (Bare.cs), rebuilds every projection online (blue/green, as an operator does), records the service's peak memory, and
+// measures the dashboards and publish-to-visible again while its publishers ingest at full speed (BusyShop.cs); then it
+// writes a Markdown report and a JSON file.
 var options = BenchOptions.Parse(args);
 if (args.SkipWhile(a => a != "--from-json").Skip(1).FirstOrDefault() is { } saved)
 {
@@ -85,7 +86,7 @@ namespace Projections.Bench
     public sealed record SizeResult(string Size, long Events, double PublishSeconds, double PublishEventsPerSecond, double IngestSeconds, double IngestEventsPerSecond, double RebuildSeconds,
         double RebuildEventsPerSecond, long PeakMemoryBytes, IReadOnlyList<ReadResult> Reads, double IngestServiceCpuSeconds = 0,
         double IngestMachineCpuSeconds = 0, FreshnessResult? FreshnessOnePublisher = null, FreshnessResult? FreshnessFourPublishers = null,
-        HotVisitorResult? HotVisitor = null, StreamsResult? Streams = null);
+        HotVisitorResult? HotVisitor = null, StreamsResult? Streams = null, BusyResult? Busy = null);
 
     public sealed class SizeRun(BenchOptions options, ShopSize size)
     {
@@ -155,10 +156,33 @@ namespace Projections.Bench
             var hot = await HotVisitor.RunAsync(http, hotEvents, options.Publishers, PublishAsync, WaitForCatchUpAsync);
             Console.WriteLine($"Hot visitor: caught up after {hot.Seconds:F1} s ({hot.EventsPerSecond:F0} events/s); {hot.Figures}");
 
+            // The peak of the phases above, comparable with earlier runs: the busy shop below comes after it.
             var peak = service.PeakMemoryBytes();
+
+            Console.WriteLine($"While {options.Publishers} publishers ingest at full speed: reads, then publish-to-visible...");
+            // Beside the dashboards, the two references while busy (not in a smoke run, which keeps this phase short): the
+            // bare ceiling, a process of its own, shows what the machine leaves any process; the in-service constant what
+            // the service's process leaves any route of it. Between them and the dashboards is where the time goes.
+            var busyReads = new List<(string, Func<Task<ReadResult>>)>();
+            if (!options.Smoke)
+            {
+                busyReads.Add((ReadNames.BareCeiling, async () =>
+                {
+                    using var ceiling = await Bare.StartCeilingAsync(options.BareDirectory, http);
+                    var url = ceiling.Url + Bare.CeilingRoute;
+                    await Wrk.RunAsync(ReadNames.BareCeiling, url, null, options.Connections, TimeSpan.FromSeconds(1));
+                    return await Wrk.RunAsync(ReadNames.BareCeiling, url, null, options.Connections, BusyReadDuration);
+                }));
+            }
+
+            busyReads.AddRange(Endpoints().Where(e => BusyReads.Contains(e.Name) && !(options.Smoke && e.Name == ReadNames.InServiceConstant))
+                .Select(e => (e.Name, (Func<Task<ReadResult>>)(() => Wrk.RunAsync(e.Name, Url + e.Path, e.Auth ? token : null, options.Connections, BusyReadDuration)))));
+            var busy = await BusyShop.MeasureAsync(http, options.Publishers, size.Artists, busyReads, options.Smoke ? 2 : 100,
+                2 * BusyReadDuration);
+
             service.Stop();
             return new SizeResult(size.Name, events, publish, events / publish, ingest, events / ingest, rebuild, events / rebuild, peak, reads,
-                serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot, live);
+                serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot, live, busy);
         }
 
         /// <summary>
@@ -206,6 +230,12 @@ namespace Projections.Bench
             return reads;
         }
 
+        /// <summary>The dashboards' reads measured again while the shop is busy (issue 13, item 6), and the in-service constant.</summary>
+        private static readonly string[] BusyReads = [ReadNames.InServiceConstant, "metrics/admin-dashboard", "analytics (366 days)"];
+
+        /// <summary>As long as the idle reads; a smoke run keeps its new phase short.</summary>
+        private TimeSpan BusyReadDuration => options.Smoke ? TimeSpan.FromSeconds(1) : options.ReadDuration;
+
         private static IEnumerable<(string Name, string Path, bool Auth)> Endpoints() =>
         [
             (ReadNames.InServiceConstant, ReadNames.InServiceConstantPath, false),
@@ -250,16 +280,7 @@ namespace Projections.Bench
             {
                 foreach (var batch in batches)
                 {
-                    using var content = new ByteArrayContent(batch);
-                    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                    using var response = await http.PostAsync("/api/events", content);
-                    if (response.StatusCode != HttpStatusCode.Accepted)
-                    {
-                        throw new InvalidOperationException($"Ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-                    }
-
-                    var receipt = JsonDocument.Parse(await response.Content.ReadAsStreamAsync()).RootElement;
-                    var sequence = receipt.GetProperty("lastSequence").GetInt64();
+                    var sequence = (await Publishing.PostAsync(http, batch)).LastSequence;
                     long seen;
                     while ((seen = Interlocked.Read(ref last)) < sequence && Interlocked.CompareExchange(ref last, sequence, seen) != seen)
                     {

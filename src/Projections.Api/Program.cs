@@ -35,6 +35,8 @@ app.UseStatusCodePages();
 app.UseCors();
 app.UseAuthentication();
 app.UseAuthorization();
+// After authorization: only a caller allowed to publish takes a place in ingest's limit (IngestConcurrency).
+app.UseRateLimiter();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapApiReference();

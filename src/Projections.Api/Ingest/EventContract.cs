@@ -1,6 +1,6 @@
-// Ingest/: the v1 wire contract (EventContract, Limits), validation (EnvelopeBatch, DataReader), POST /api/events, the
-// queue's PublishEvents, and the idempotent append (EventIngestor). Uses the domain folders' event records, Hosting, Auth
-// and ReadModels' MartenTables.
+// Ingest/: the v1 wire contract (EventContract, Limits), validation (EnvelopeBatch, DataReader), POST /api/events and the
+// limit of batches it works on at once (IngestConcurrency), the queue's PublishEvents, and the idempotent append
+// (EventIngestor). Uses the domain folders' event records, Hosting, Auth and ReadModels' MartenTables.
 using System.Collections.Frozen;
 using Projections.Artists;
 using Projections.Carts;

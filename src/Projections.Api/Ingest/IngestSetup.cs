@@ -67,6 +67,7 @@ public static class IngestSetup
     public static WebApplicationBuilder AddProjectionsIngest(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<EventIngestor>();
+        IngestConcurrency.Add(builder);
         var settings = builder.AddSettings<QueueSettings>();
         if (!settings.Enabled)
         {

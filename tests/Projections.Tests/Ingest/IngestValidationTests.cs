@@ -256,6 +256,55 @@ public sealed class IngestValidationTests(AppFixture app) : AppTest(app)
         Assert.Contains("\"accepted\":330", await result.ReadAsTextAsync());
     }
 
+    [Fact]
+    public async Task A_body_without_a_length_is_read_whole_up_to_5_MiB_and_is_413_beyond()
+    {
+        // Sent in chunks with no Content-Length: the service cannot size its buffer up front and grows it as it reads.
+        using var client = App.Host.Server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.Service);
+        var batch = Batch(Enumerable.Range(0, 1000).Select(i => (JsonNode)Valid($"chunked-{i}")).ToArray());
+        Assert.True(Encoding.UTF8.GetByteCount(batch) > 64 * 1024);
+        using (var accepted = await client.PostAsync("/api/events", new UnsizedContent(batch)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+            Assert.Contains("\"accepted\":1000", await accepted.Content.ReadAsStringAsync());
+        }
+
+        await App.ResetAsync();
+        var huge = Envelopes.Of("product.created", new() { ["productId"] = "p-1", ["orgId"] = "org-1", ["name"] = "n", ["padding"] = new string('n', 5 * 1024 * 1024 + 16) });
+        using var refused = await client.PostAsync("/api/events", new UnsizedContent(Batch(huge)));
+        Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        await AssertNothingStored();
+    }
+
+    /// <summary>A JSON body whose length the client does not announce.</summary>
+    private sealed class UnsizedContent : HttpContent
+    {
+        private readonly byte[] _body;
+
+        public UnsizedContent(string body)
+        {
+            _body = Encoding.UTF8.GetBytes(body);
+            Headers.ContentType = new("application/json");
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            // In pieces, as a streaming client sends it.
+            for (var offset = 0; offset < _body.Length; offset += 16 * 1024)
+            {
+                await stream.WriteAsync(_body.AsMemory(offset, Math.Min(16 * 1024, _body.Length - offset)));
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
     // ---- helpers ----
 
     private static JsonObject Valid(string userId) =>

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Projections.Ingest;
+using Projections.Tests.Infrastructure;
+
+namespace Projections.Tests.Ingest;
+
+/// <summary>
+/// <c>Ingest:MaxConcurrentBatches</c> and <c>Ingest:MaxQueuedBatches</c>: a node works on at most that many batches, lets
+/// that many more wait, and answers one beyond them as the service answers any ingest it cannot take now: 503
+/// problem+json with <c>Retry-After</c>, nothing stored, the same batch accepted when sent again.
+/// </summary>
+public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_batch_beyond_the_running_and_the_waiting_ones_is_answered_503_with_Retry_After_and_nothing_stored()
+    {
+        await using var host = AppFixture.Build(b =>
+        {
+            b.UseSetting("Ingest:MaxConcurrentBatches", "1");
+            b.UseSetting("Ingest:MaxQueuedBatches", "1");
+            b.UseSetting("Projections:RunDaemon", "false");
+            // The first batch waits for its turn in the database for as long as the test holds it: not a timeout.
+            b.UseSetting("Resilience:Timeout", "00:01:00");
+        });
+        using var client = host.Server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.Service);
+
+        // Appends take turns on an advisory lock: holding it keeps the first batch inside the service, in its append.
+        await using var turn = new NpgsqlConnection(AppFixture.ConnectionString);
+        await turn.OpenAsync();
+        await Execute(turn, $"select pg_advisory_lock({EventIngestor.AppendLock})");
+        var running = Post(client, Batch("running"));
+        using (var appending = new CancellationTokenSource(Wait))
+        {
+            while ((long)(await Scalar(turn, "select count(*) from pg_locks where locktype = 'advisory' and not granted"))! == 0)
+            {
+                await Task.Delay(20, appending.Token);
+            }
+        }
+
+        // One more may wait for its turn; of two sent now, one waits and the other is refused at once. Without the limit
+        // both would wait on the lock, and this would time out.
+        var (second, third) = (Batch("second"), Batch("third"));
+        var bodies = new Dictionary<Task<HttpResponseMessage>, JsonArray> { [Post(client, second)] = second, [Post(client, third)] = third };
+        var first = await Task.WhenAny(bodies.Keys).WaitAsync(Wait);
+        using (var refused = await first)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(IngestConcurrency.RetryAfterSeconds), refused.Headers.RetryAfter?.Delta);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(503, problem.GetProperty("status").GetInt32());
+            Assert.Contains("Ingest:MaxConcurrentBatches", problem.GetProperty("detail").GetString());
+        }
+
+        var waiting = bodies.Keys.Single(t => t != first);
+        Assert.False(waiting.IsCompleted);
+
+        // The turn is free: the running and the waiting batch are stored, and the refused one, sent again, is accepted whole.
+        await Execute(turn, $"select pg_advisory_unlock({EventIngestor.AppendLock})");
+        foreach (var answered in new[] { running, waiting })
+        {
+            using var response = await answered.WaitAsync(Wait);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        using var again = await Post(client, bodies[first]).WaitAsync(Wait);
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        var receipt = JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal((3, 0), (receipt.GetProperty("accepted").GetInt32(), receipt.GetProperty("duplicates").GetInt32()));
+    }
+
+    [Fact]
+    public void Negative_limits_stop_the_service_naming_the_setting()
+    {
+        var error = Assert.ThrowsAny<Exception>(() => AppFixture.Build(b => b.UseSetting("Ingest:MaxQueuedBatches", "-1")));
+        Assert.Contains("Ingest:MaxQueuedBatches", error.ToString());
+    }
+
+    private static JsonArray Batch(string tag) => new(Enumerable.Range(0, 3)
+        .Select(i => (JsonNode)Envelopes.Of("user.registered", new() { ["userId"] = $"limit-{tag}-{i}", ["role"] = "customer" })).ToArray());
+
+    private static Task<HttpResponseMessage> Post(HttpClient client, JsonArray batch) =>
+        client.PostAsync("/api/events", new StringContent(batch.ToJsonString(), Encoding.UTF8, "application/json"));
+
+    private static async Task Execute(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<object?> Scalar(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+}
