@@ -41,14 +41,25 @@ foreach (var size in options.Sizes)
     results.Add(await new SizeRun(options, size).RunAsync());
 }
 
+if (options.Phases is not null)
+{
+    Console.WriteLine("Some phases only (--phases): no report written.");
+    return 0;
+}
+
 Report.Write(options, machine, results, DateTime.UtcNow);
 return 0;
 
 namespace Projections.Bench
 {
     public sealed record BenchOptions(IReadOnlyList<ShopSize> Sizes, TimeSpan ReadDuration, int Connections, int Publishers, string ApiDirectory,
-        string BareDirectory, string OutputDirectory, string ConnectionString, bool Smoke)
+        string BareDirectory, string OutputDirectory, string ConnectionString, bool Smoke, IReadOnlySet<string>? Phases = null)
     {
+        /// <summary>The phases after the ingest; <c>--phases rebuild,busy</c> runs only those (no report is written).</summary>
+        public static readonly string[] AllPhases = ["reads", "streams", "freshness", "rebuild", "hot", "busy"];
+
+        public bool Runs(string phase) => Phases is null || Phases.Contains(phase);
+
         public static BenchOptions Parse(string[] args)
         {
             string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
@@ -64,7 +75,9 @@ namespace Projections.Bench
                 Arg("--out") ?? "docs",
                 Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
                     ?? (args.Contains("--from-json") ? "" : throw new InvalidOperationException("Set ConnectionStrings__Postgres")),
-                smoke);
+                smoke,
+                Arg("--phases") is { } phases ? phases.Split(',').Select(p => AllPhases.Contains(p) ? p
+                    : throw new ArgumentException($"--phases: unknown phase '{p}'; phases: {string.Join(",", AllPhases)}")).ToHashSet() : null);
         }
     }
 
@@ -130,31 +143,48 @@ namespace Projections.Bench
             (serviceCpu, machineCpu) = (service.CpuTime() - serviceCpu, Service.MachineCpuTime() - machineCpu);
             Console.WriteLine($"CPU during ingest: service {serviceCpu.TotalSeconds:F1} s, whole machine {machineCpu.TotalSeconds:F1} s");
 
-            var reads = await MeasureReadsAsync(http, token, connection);
+            var reads = options.Runs("reads") ? await MeasureReadsAsync(http, token, connection) : [];
 
-            var streamCount = options.Smoke ? 50 : 1000;
-            Console.WriteLine($"{streamCount} live streams: idle, then a change...");
-            var live = await LiveStreams.MeasureAsync(service, Url, token, streamCount, TimeSpan.FromSeconds(options.Smoke ? 2 : 10), options.Smoke ? 2 : 5);
-            Console.WriteLine($"Streams: memory {live.MemoryBeforeBytes / 1048576.0:F0} -> {live.MemoryOpenBytes / 1048576.0:F0} MB, idle CPU " +
-                              $"{live.IdleCpuSeconds:F2} s in {live.IdleSeconds:F0} s; change to all: p50 {live.P50Ms:F0} ms, p99 {live.P99Ms:F0} ms, worst {live.MaxMs:F0} ms");
+            StreamsResult? live = null;
+            if (options.Runs("streams"))
+            {
+                var streamCount = options.Smoke ? 50 : 1000;
+                Console.WriteLine($"{streamCount} live streams: idle, then a change...");
+                live = await LiveStreams.MeasureAsync(service, Url, token, streamCount, TimeSpan.FromSeconds(options.Smoke ? 2 : 10), options.Smoke ? 2 : 5);
+                Console.WriteLine($"Streams: memory {live.MemoryBeforeBytes / 1048576.0:F0} -> {live.MemoryOpenBytes / 1048576.0:F0} MB, idle CPU " +
+                                  $"{live.IdleCpuSeconds:F2} s in {live.IdleSeconds:F0} s; change to all: p50 {live.P50Ms:F0} ms, p99 {live.P99Ms:F0} ms, worst {live.MaxMs:F0} ms");
+            }
 
-            var rounds = options.Smoke ? 10 : 200;
-            Console.WriteLine($"Publish-to-visible: {rounds} batches of 100 events from one publisher, then from four at once...");
-            var one = await Freshness.MeasureAsync(http, 1, rounds, 100, "one");
-            var four = await Freshness.MeasureAsync(http, 4, rounds, 100, "four");
-            Console.WriteLine($"One publisher: p50 {one.P50Ms:F0} ms, p99 {one.P99Ms:F0} ms, worst {one.MaxMs:F0} ms; " +
-                              $"four: p50 {four.P50Ms:F0} ms, p99 {four.P99Ms:F0} ms, worst {four.MaxMs:F0} ms");
+            FreshnessResult? one = null, four = null;
+            if (options.Runs("freshness"))
+            {
+                var rounds = options.Smoke ? 10 : 200;
+                Console.WriteLine($"Publish-to-visible: {rounds} batches of 100 events from one publisher, then from four at once...");
+                one = await Freshness.MeasureAsync(http, 1, rounds, 100, "one");
+                four = await Freshness.MeasureAsync(http, 4, rounds, 100, "four");
+                Console.WriteLine($"One publisher: p50 {one.P50Ms:F0} ms, p99 {one.P99Ms:F0} ms, worst {one.MaxMs:F0} ms; " +
+                                  $"four: p50 {four.P50Ms:F0} ms, p99 {four.P99Ms:F0} ms, worst {four.MaxMs:F0} ms");
+            }
 
-            Console.WriteLine("Rebuilding every projection (online, blue/green)...");
-            clock.Restart();
-            await RebuildAllAsync(http);
-            var rebuild = clock.Elapsed.TotalSeconds;
-            Console.WriteLine($"Rebuild: {rebuild:F1} s ({events / rebuild:F0} events/s)");
+            var rebuild = 0.0;
+            if (options.Runs("rebuild"))
+            {
+                Console.WriteLine("Rebuilding every projection (online, blue/green)...");
+                clock.Restart();
+                await RebuildAllAsync(http);
+                rebuild = clock.Elapsed.TotalSeconds;
+                Console.WriteLine($"Rebuild: {rebuild:F1} s ({events / rebuild:F0} events/s); service peak memory so far " +
+                                  $"{service.PeakMemoryBytes() / 1048576.0:F0} MB");
+            }
 
-            var hotEvents = options.Smoke ? 3_000 : 200_000;
-            Console.WriteLine($"One visitor's {hotEvents} clicks and sales...");
-            var hot = await HotVisitor.RunAsync(http, hotEvents, options.Publishers, PublishAsync, WaitForCatchUpAsync);
-            Console.WriteLine($"Hot visitor: caught up after {hot.Seconds:F1} s ({hot.EventsPerSecond:F0} events/s); {hot.Figures}");
+            HotVisitorResult? hot = null;
+            if (options.Runs("hot"))
+            {
+                var hotEvents = options.Smoke ? 3_000 : 200_000;
+                Console.WriteLine($"One visitor's {hotEvents} clicks and sales...");
+                hot = await HotVisitor.RunAsync(http, hotEvents, options.Publishers, PublishAsync, WaitForCatchUpAsync);
+                Console.WriteLine($"Hot visitor: caught up after {hot.Seconds:F1} s ({hot.EventsPerSecond:F0} events/s); {hot.Figures}");
+            }
 
             // The peak of the phases above, comparable with earlier runs: the busy shop below comes after it.
             var peak = service.PeakMemoryBytes();
@@ -177,11 +207,12 @@ namespace Projections.Bench
 
             busyReads.AddRange(Endpoints().Where(e => BusyReads.Contains(e.Name) && !(options.Smoke && e.Name == ReadNames.InServiceConstant))
                 .Select(e => (e.Name, (Func<Task<ReadResult>>)(() => Wrk.RunAsync(e.Name, Url + e.Path, e.Auth ? token : null, options.Connections, BusyReadDuration)))));
-            var busy = await BusyShop.MeasureAsync(http, options.Publishers, size.Artists, busyReads, options.Smoke ? 2 : 100,
-                2 * BusyReadDuration);
+            var busy = options.Runs("busy")
+                ? await BusyShop.MeasureAsync(http, options.Publishers, size.Artists, busyReads, options.Smoke ? 2 : 100, 2 * BusyReadDuration)
+                : null;
 
             service.Stop();
-            return new SizeResult(size.Name, events, publish, events / publish, ingest, events / ingest, rebuild, events / rebuild, peak, reads,
+            return new SizeResult(size.Name, events, publish, events / publish, ingest, events / ingest, rebuild, rebuild > 0 ? events / rebuild : 0, peak, reads,
                 serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot, live, busy);
         }
 
