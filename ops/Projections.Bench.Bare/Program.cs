@@ -1,7 +1,7 @@
 // The bare processes ops/bench measures beside the service (README, "Benchmark"). One mode per process, each a Kestrel
 // app with its one handler and nothing else: no routing, no middleware, no authentication, no logging. It listens on a
 // free loopback port and prints its address as its first line of output, for the benchmark to read.
-//   ceiling --body FILE --content-type TYPE [--header "Name: value"]...   the bytes of a measured answer (Ceiling.cs)
+//   ceiling --answers MANIFEST                                             the bytes of the measured answers (Ceiling.cs)
 //   stored-document --schema S --document ALIAS --tenant SLOT --id ID      a document by primary key (StoredDocument.cs)
 //   daily-rollup --buckets TABLE --tenant SLOT --statuses a,b,...          SQL over a daily rollup (DailyRollup.cs)
 // The peers connect to the database in ConnectionStrings__Postgres.
@@ -14,8 +14,7 @@ string Database() => Environment.GetEnvironmentVariable("ConnectionStrings__Post
 
 var handler = mode switch
 {
-    "ceiling" => Ceiling.Handler(await File.ReadAllBytesAsync(Arg("--body")), Arg("--content-type"),
-        [.. args.Select((a, i) => (a, i)).Where(x => x.a == "--header").Select(x => args[x.i + 1])]),
+    "ceiling" => Ceiling.Handler(Arg("--answers")),
     "stored-document" => StoredDocument.Handler(Database(), Arg("--schema"), Arg("--document"), Arg("--tenant"), Arg("--id")),
     "daily-rollup" => await DailyRollup.CreateAsync(Database(), Arg("--buckets"), Arg("--tenant"), Arg("--statuses").Split(',')),
     _ => throw new ArgumentException($"Unknown mode '{mode}': ceiling, stored-document or daily-rollup"),

@@ -84,8 +84,8 @@ public sealed class BareProcess : IDisposable
 /// <summary>What the bare processes are given: the service's answer for the ceiling, the documents' tables and slots for the peers.</summary>
 public static class Bare
 {
-    /// <summary>The route whose answer the ceiling serves.</summary>
-    public const string CeilingRoute = "/metrics/admin-dashboard";
+    /// <summary>The read whose bare ceiling is measured again while the shop is busy.</summary>
+    public const string BusyCeilingRead = "metrics/admin-dashboard";
 
     /// <summary>The range the daily-rollup peer and our 366-day analytics read.</summary>
     public const string Year = "?start_date=2024-01-01&end_date=2024-12-31";
@@ -94,25 +94,37 @@ public static class Bare
     private static readonly HashSet<string> ServerHeaders = new(StringComparer.OrdinalIgnoreCase)
         { "Date", "Server", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection", "Keep-Alive" };
 
-    /// <summary>The ceiling, answering what the service answers to <see cref="CeilingRoute"/> now: the same body, the
-    /// same Content-Type and the same headers of its own (ETag, Last-Modified, Cache-Control, ...).</summary>
-    public static async Task<BareProcess> StartCeilingAsync(string directory, HttpClient service)
+    /// <summary>The ceiling, answering each of <paramref name="paths"/> (path and query) with what the service answers
+    /// to it now: the same body, the same Content-Type and the same headers of its own (ETag, Last-Modified,
+    /// Cache-Control, ...).</summary>
+    public static async Task<BareProcess> StartCeilingAsync(string directory, HttpClient service, IReadOnlyList<string> paths)
     {
-        using var response = await service.GetAsync(CeilingRoute);
-        response.EnsureSuccessStatusCode();
-        var body = Path.GetTempFileName();
+        var folder = Directory.CreateTempSubdirectory("projections-ceiling.");
         try
         {
-            await File.WriteAllBytesAsync(body, await response.Content.ReadAsByteArrayAsync());
-            var headers = response.Headers.Concat(response.Content.Headers).Where(h => !ServerHeaders.Contains(h.Key))
-                .SelectMany(h => new[] { "--header", $"{h.Key}: {string.Join(", ", h.Value)}" });
-            return await BareProcess.StartAsync(directory, null,
-                ["ceiling", "--body", body, "--content-type", response.Content.Headers.ContentType!.ToString(), .. headers]);
+            var answers = new List<object>();
+            foreach (var (path, index) in paths.Select((p, i) => (p, i)))
+            {
+                using var response = await service.GetAsync(path);
+                response.EnsureSuccessStatusCode();
+                var body = Path.Combine(folder.FullName, $"{index}.body");
+                await File.WriteAllBytesAsync(body, await response.Content.ReadAsByteArrayAsync());
+                answers.Add(new
+                {
+                    Path = path, BodyFile = body, ContentType = response.Content.Headers.ContentType!.ToString(),
+                    Headers = response.Headers.Concat(response.Content.Headers).Where(h => !ServerHeaders.Contains(h.Key))
+                        .Select(h => $"{h.Key}: {string.Join(", ", h.Value)}").ToList(),
+                });
+            }
+
+            var manifest = Path.Combine(folder.FullName, "answers.json");
+            await File.WriteAllTextAsync(manifest, JsonSerializer.Serialize(answers, JsonSerializerOptions.Web));
+            return await BareProcess.StartAsync(directory, null, "ceiling", "--answers", manifest);
         }
         finally
         {
             // Read by the process before it says where it listens.
-            File.Delete(body);
+            folder.Delete(recursive: true);
         }
     }
 

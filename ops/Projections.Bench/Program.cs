@@ -86,7 +86,11 @@ namespace Projections.Bench
     /// <summary>The names of the reads the report compares others with.</summary>
     public static class ReadNames
     {
+        /// <summary>The one bare ceiling of earlier runs: admin-dashboard's answer, which every read was set against.</summary>
         public const string BareCeiling = "bare ceiling (admin-dashboard's answer from bare Kestrel)";
+
+        /// <summary>The bare ceiling of one read: that read's own answer (its bytes and headers) from bare Kestrel.</summary>
+        public static string BareCeilingOf(string read) => $"bare ceiling for {read} (its answer from bare Kestrel)";
         public const string InServiceConstant = "in-service constant";
 
         /// <summary>Identifies the in-service constant in earlier runs too, which named it "constant bytes (ceiling)".</summary>
@@ -196,12 +200,13 @@ namespace Projections.Bench
             var busyReads = new List<(string, Func<Task<ReadResult>>)>();
             if (!options.Smoke)
             {
-                busyReads.Add((ReadNames.BareCeiling, async () =>
+                var name = ReadNames.BareCeilingOf(Bare.BusyCeilingRead);
+                busyReads.Add((name, async () =>
                 {
-                    using var ceiling = await Bare.StartCeilingAsync(options.BareDirectory, http);
-                    var url = ceiling.Url + Bare.CeilingRoute;
-                    await Wrk.RunAsync(ReadNames.BareCeiling, url, null, options.Connections, TimeSpan.FromSeconds(1));
-                    return await Wrk.RunAsync(ReadNames.BareCeiling, url, null, options.Connections, BusyReadDuration);
+                    var path = Endpoints().First(e => e.Name == Bare.BusyCeilingRead).Path;
+                    using var ceiling = await Bare.StartCeilingAsync(options.BareDirectory, http, [path]);
+                    await Wrk.RunAsync(name, ceiling.Url + path, null, options.Connections, TimeSpan.FromSeconds(1));
+                    return await Wrk.RunAsync(name, ceiling.Url + path, null, options.Connections, BusyReadDuration);
                 }));
             }
 
@@ -217,8 +222,8 @@ namespace Projections.Bench
         }
 
         /// <summary>
-        /// Every read with wrk: the bare ceiling, the service's routes, then the peers. Each bare process runs only while
-        /// it is measured.
+        /// Every read with wrk: the service's routes, each with a target after its bare ceiling, then the peers. Each peer
+        /// runs only while it is measured.
         /// </summary>
         private async Task<List<ReadResult>> MeasureReadsAsync(HttpClient http, string token, string connection)
         {
@@ -238,14 +243,22 @@ namespace Projections.Bench
                                   (read.Errors > 0 ? $", {read.Errors} errors" : ""));
             }
 
-            using (var ceiling = await Bare.StartCeilingAsync(options.BareDirectory, http))
+            // Each read with a target right after its own bare ceiling: the same bytes and headers, from the process that
+            // answers them all (idle while the service is measured).
+            var targeted = Endpoints().Where(e => ReadTargets.ShareOfBareCeiling(e.Name) is not null).ToList();
+            using (var ceiling = await Bare.StartCeilingAsync(options.BareDirectory, http, [.. targeted.Select(e => e.Path)]))
             {
-                await Measure(ReadNames.BareCeiling, ceiling.Url + Bare.CeilingRoute, null, fresh: true);
-            }
+                var fresh = true;
+                foreach (var (name, path, auth) in Endpoints())
+                {
+                    if (targeted.Any(e => e.Name == name))
+                    {
+                        await Measure(ReadNames.BareCeilingOf(name), ceiling.Url + path, null, fresh);
+                        fresh = false;
+                    }
 
-            foreach (var (name, path, auth) in Endpoints())
-            {
-                await Measure(name, Url + path, auth ? token : null);
+                    await Measure(name, Url + path, auth ? token : null);
+                }
             }
 
             using (var peer = await Bare.StartStoredDocumentAsync(options.BareDirectory, connection))

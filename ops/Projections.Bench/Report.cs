@@ -75,9 +75,10 @@ public static class Report
         md.Append(Growth.Section(results, options.OutputDirectory));
         md.AppendLine("Read figures: requests/s, then p50 / p99 latency, each read with the same `wrk` settings. " +
                       "\"bare ceiling\" is a process of its own (`ops/Projections.Bench.Bare`: Kestrel and one handler; no middleware, " +
-                      "authentication or logging; Release, Server GC, as the service) that answers every request with the body, Content-Type and " +
-                      $"headers the service answered to `{Bare.CeilingRoute}` at that moment: what this machine's Kestrel can do with those bytes, " +
-                      "so a read's ratio to it is what the service's own pipeline leaves. \"in-service constant\" is a constant 1 KB JSON " +
+                      "authentication or logging; Release, Server GC, as the service) that answers each read with a target with the body, " +
+                      "Content-Type and headers the service answered to that read's path and query just before: what this machine's Kestrel can " +
+                      "do with those bytes, measured right before the read, so a read's ratio to its own bare ceiling is what the service's own " +
+                      "pipeline leaves (runs before 2026-12-02 08:00 had one bare ceiling, admin-dashboard's answer, for every read). \"in-service constant\" is a constant 1 KB JSON " +
                       "answer from the service itself, behind its middleware (the reference before the bare ceiling; the read targets are " +
                       "judged by the bare ceiling). \"baseline\" answers the same question by SQL aggregation over the per-entity documents on every " +
                       "request, as the original services did. The peers are what a user would build instead, each in a process of its own " +
@@ -90,7 +91,7 @@ public static class Report
                       "(no top artists, timeline or derived ratios: less than our answer holds). \"while ... ingest at full speed\": the benchmark's " +
                       "publishers (as many as in its ingest phase) send new entities of 2024 in batches of 1,000, each as soon as its previous " +
                       "batch was answered (a refusal's `Retry-After` waited out), while the dashboards' reads are measured with the same `wrk` " +
-                      "settings and publish-to-visible with one more publisher; beside them the bare ceiling and the in-service constant while " +
+                      "settings and publish-to-visible with one more publisher; beside them admin-dashboard's bare ceiling and the in-service constant while " +
                       "busy (not in a smoke run) say how much of a dashboard's latency the machine leaves any process and how much the " +
                       "service's process leaves any of its routes. Measured last, so the peak memory above is without it. " +
                       "Raw numbers: `benchmarks.json`.");
@@ -103,8 +104,11 @@ public static class Report
     private static IEnumerable<Row> Rows(SizeResult r, IReadOnlyList<SizeResult> all, int connections, double seconds)
     {
         static string F(double v, string format = "N0") => v.ToString(format, CultureInfo.InvariantCulture);
+        // At large, issue 13's targets (ingest 20,000, rebuild 60,000 events/s); at the other sizes, the earlier ones.
+        var (ingestTarget, rebuildTarget) = r.Size == "large" ? (20_000, 60_000) : (10_000, 20_000);
         yield return new Row("ingest, until every projection caught up", $"{F(r.IngestEventsPerSecond)} events/s ({F(r.IngestSeconds, "F1")} s)",
-            "", "≥ 10,000 events/s", r.IngestEventsPerSecond >= 10_000, $"{F(r.IngestEventsPerSecond / 100, "F0")}% of the target");
+            "", $"≥ {F(ingestTarget)} events/s", r.IngestEventsPerSecond >= ingestTarget,
+            $"{F(r.IngestEventsPerSecond * 100 / ingestTarget, "F0")}% of the target");
         yield return new Row("publishing alone (all 202s received)", $"{F(r.PublishEventsPerSecond)} events/s ({F(r.PublishSeconds, "F1")} s)",
             "", "", null);
         if (r.IngestMachineCpuSeconds > 0)
@@ -157,26 +161,44 @@ public static class Report
         }
 
         yield return new Row("rebuild of every projection (online, side by side)", $"{F(r.RebuildEventsPerSecond)} events/s ({F(r.RebuildSeconds, "F1")} s)",
-            "", "≥ 20,000 events/s", r.RebuildEventsPerSecond >= 20_000, $"{F(r.RebuildEventsPerSecond / 200, "F0")}% of the target");
+            "", $"≥ {F(rebuildTarget)} events/s", r.RebuildEventsPerSecond >= rebuildTarget,
+            $"{F(r.RebuildEventsPerSecond * 100 / rebuildTarget, "F0")}% of the target");
         yield return new Row("peak resident memory of the service", $"{F(r.PeakMemoryBytes / 1048576.0)} MB", "", "≤ 500 MB",
             r.PeakMemoryBytes <= 500L * 1048576);
 
-        // Every read is set against the bare ceiling (a process of its own answering the same bytes; absent from runs
-        // before it), by which the targets are judged, and against the in-service constant, the reference before it.
-        var bare = r.Reads.FirstOrDefault(x => x.Name == ReadNames.BareCeiling);
+        // Every read with a target is set against its own bare ceiling (a process of its own answering the same bytes),
+        // by which the targets are judged, and against the in-service constant, the reference before it. Runs before the
+        // per-read ceilings had admin-dashboard's for every read; runs before that, none.
+        var sharedBare = r.Reads.FirstOrDefault(x => x.Name == ReadNames.BareCeiling);
+        var dashboardBare = r.Reads.FirstOrDefault(x => x.Name == ReadNames.BareCeilingOf(Bare.BusyCeilingRead)) ?? sharedBare;
+        ReadResult? BareOf(ReadResult read) => r.Reads.FirstOrDefault(x => x.Name == ReadNames.BareCeilingOf(read.Name)) ?? dashboardBare;
+        string Ceiling(ReadResult read, ReadResult bare) =>
+            bare.Name == ReadNames.BareCeilingOf(read.Name) ? "its bare ceiling" : "admin-dashboard's bare ceiling";
         var constant = r.Reads.First(x => x.Path == ReadNames.InServiceConstantPath);
         string Ratios(ReadResult read) => string.Join(", ", new[]
         {
-            bare is null ? "" : $"{F(read.RequestsPerSecond / bare.RequestsPerSecond, "F2")} of bare ceiling",
+            BareOf(read) is { } bare ? $"{F(read.RequestsPerSecond / bare.RequestsPerSecond, "F2")} of {Ceiling(read, bare)}" : "",
             read == constant ? "" : $"{F(read.RequestsPerSecond / constant.RequestsPerSecond, "F2")} of in-service constant",
         }.Where(p => p.Length > 0));
-        yield return bare is null
-            ? new Row($"read {ReadNames.BareCeiling}", NotMeasured, "", "", null)
-            : new Row($"read {ReadNames.BareCeiling}", ReadValue(bare), "1.00", "", null);
+        var ceilings = r.Reads.Where(x => x.Name.StartsWith("bare ceiling", StringComparison.Ordinal)).ToHashSet();
+        if (sharedBare is not null)
+        {
+            yield return new Row($"read {ReadNames.BareCeiling}", ReadValue(sharedBare), "1.00", "", null);
+        }
+        else if (ceilings.Count == 0)
+        {
+            yield return new Row("read bare ceiling", NotMeasured, "", "", null);
+        }
 
         var small = all.FirstOrDefault(x => x.Size == "small");
-        foreach (var read in r.Reads.Where(x => x != bare && x.Name is not (ReadNames.StoredDocumentPeer or ReadNames.DailyRollupPeer)))
+        foreach (var read in r.Reads.Where(x => !ceilings.Contains(x) && x.Name is not (ReadNames.StoredDocumentPeer or ReadNames.DailyRollupPeer)))
         {
+            var bare = BareOf(read);
+            if (bare is not null && bare.Name == ReadNames.BareCeilingOf(read.Name))
+            {
+                yield return new Row($"read {bare.Name}", ReadValue(bare), "1.00", "", null);
+            }
+
             var isMetrics = read.Name.StartsWith("metrics", StringComparison.Ordinal);
             var share = ReadTargets.ShareOfBareCeiling(read.Name);
             bool? met = null;
@@ -188,14 +210,14 @@ public static class Report
                 var misses = new[]
                 {
                     read.P99Ms > ReadTargets.P99Ms ? $"p99 {F(read.P99Ms, "F1")} ms is {F(read.P99Ms / ReadTargets.P99Ms, "F1")}× the limit" : "",
-                    ratio < least ? $"{F(ratio.Value * 100, "F0")}% of bare ceiling" : "",
+                    ratio < least ? $"{F(ratio.Value * 100, "F0")}% of {Ceiling(read, bare!)}" : "",
                     read.Errors > 0 ? $"{read.Errors} errors" : "",
                 }.Where(d => d.Length > 0).ToList();
                 (met, distance) = misses.Count > 0 ? ((bool?)false, string.Join(", ", misses))
                     : ratio is null ? (null, "not measured: no bare ceiling in this run") : (true, "");
             }
 
-            var target = share is { } s ? $"≥ {F(s * 100, "F0")}% of bare ceiling, p99 ≤ {F(ReadTargets.P99Ms)} ms" : "";
+            var target = share is { } s ? $"≥ {F(s * 100, "F0")}% of {(bare is null ? "bare ceiling" : Ceiling(read, bare))}, p99 ≤ {F(ReadTargets.P99Ms)} ms" : "";
             var name = read == constant ? ReadNames.InServiceConstant : read.Name;
             yield return new Row($"read {name}", ReadValue(read), read == constant && bare is null ? "1.00" : Ratios(read), target, met, distance);
 
@@ -257,7 +279,7 @@ public static class Report
 
         // The references while the shop is busy: what the machine leaves any process (the bare ceiling), and what the
         // service's process leaves any route of it (the in-service constant). No target: they say where the time goes.
-        foreach (var name in new[] { ReadNames.BareCeiling, ReadNames.InServiceConstant })
+        foreach (var name in new[] { ReadNames.BareCeiling, ReadNames.BareCeilingOf(Bare.BusyCeilingRead), ReadNames.InServiceConstant })
         {
             if (r.Busy?.Reads.FirstOrDefault(x => x.Read.Name == name) is { } reference)
             {
