@@ -22,8 +22,27 @@ public sealed class IngestSettings : ISettings
     /// answered 503 with <c>Retry-After</c>.</summary>
     public int MaxQueuedBatches { get; set; } = 32;
 
+    /// <summary>
+    /// Events the projections may be behind the newest stored event before <c>POST /api/events</c> answers 503 with
+    /// <c>Retry-After</c> (0: no bound). Publishers at full speed outrun the projections on a small machine, and without a
+    /// bound the lag, and with it what a dashboard is behind, grows for as long as they do (45 s after two minutes in the
+    /// benchmark). Five daemon batches (<c>Projections:BatchSize</c>): the lag of a daemon that keeps up stays within
+    /// one or two.
+    /// </summary>
+    public long MaxProjectionLag { get; set; } = 100_000;
+
+    /// <summary>A projection whose progress has not moved for this long is not waited for by
+    /// <see cref="MaxProjectionLag"/>: one that stands still (stopped, failing, or on no node) is not catching up, so
+    /// holding ingest back would only stop it; its lag shows in the projections' status.</summary>
+    public TimeSpan StalledProjectionAfter { get; set; } = TimeSpan.FromSeconds(10);
+
     public IEnumerable<string> Problems(IHostEnvironment environment)
     {
+        if (MaxProjectionLag < 0 || StalledProjectionAfter <= TimeSpan.Zero)
+        {
+            yield return "Ingest:MaxProjectionLag must not be negative (0: no bound) and Ingest:StalledProjectionAfter must be longer than zero.";
+        }
+
         if (MaxConcurrentBatches < 0 || MaxQueuedBatches < 0)
         {
             yield return "Ingest:MaxConcurrentBatches and Ingest:MaxQueuedBatches must not be negative (MaxConcurrentBatches 0: no limit).";

@@ -1,7 +1,10 @@
 using System.Buffers;
+using System.Globalization;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Projections.Auth;
 using Projections.Hosting;
+using Projections.ReadModels;
 
 namespace Projections.Ingest;
 
@@ -26,12 +29,23 @@ public static class IngestEndpoint
         return app;
     }
 
-    private static async Task<IResult> Post(HttpContext context, EventIngestor ingestor, DatabaseResilience resilience, TimeProvider clock)
+    private static async Task<IResult> Post(HttpContext context, EventIngestor ingestor, DatabaseResilience resilience, TimeProvider clock,
+        ProjectionProgress progress, IOptions<IngestSettings> settings)
     {
         if (!IsJson(context.Request.ContentType))
         {
             return Problems.Result(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
                 $"Send the events as application/json, not '{Problems.Quote(context.Request.ContentType ?? "(no content type)")}'.");
+        }
+
+        // Backpressure: while the projections are far behind, a publisher waits instead of adding to what a dashboard lags.
+        var (bound, stalledAfter) = (settings.Value.MaxProjectionLag, settings.Value.StalledProjectionAfter);
+        if (bound > 0 && progress.BehindBy(stalledAfter) is var behind && behind > bound)
+        {
+            context.Response.Headers.RetryAfter = IngestConcurrency.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Projections behind",
+                $"The projections are {behind} events behind the newest stored event, more than Ingest:MaxProjectionLag ({bound}); " +
+                "nothing of this batch was stored. Send it again after Retry-After, when they have caught up.");
         }
 
         EnvelopeBatch.Result parsed;

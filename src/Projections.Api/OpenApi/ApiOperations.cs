@@ -280,7 +280,8 @@ internal static class ApiOperations
             Problem("413", "The body is over 5 MiB: send fewer envelopes per request.");
             Problem("415", "The content type is not `application/json` (or `application/*+json`).");
             Problem("503", "Nothing was stored: this node is already working on `Ingest:MaxConcurrentBatches` batches with " +
-                "`Ingest:MaxQueuedBatches` more waiting, the append met too much contention, or the database is unavailable. Send " +
+                "`Ingest:MaxQueuedBatches` more waiting, the projections are more than `Ingest:MaxProjectionLag` events behind, the " +
+                "append met too much contention, or the database is unavailable. Send " +
                 "the same batch again after `Retry-After` (duplicates are harmless).", retryAfter: true);
         }
 

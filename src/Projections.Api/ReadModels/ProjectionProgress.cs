@@ -21,11 +21,12 @@ public sealed class ProjectionProgress : BackgroundService
     private readonly ProjectionCatalogue _catalogue;
     private readonly IOptions<ProjectionSettings> _settings;
     private readonly ILogger<ProjectionProgress> _logger;
+    private readonly TimeProvider _clock;
 
     public ProjectionProgress(IDocumentStore store, ReadModelCache cache, ProjectionCatalogue catalogue, IOptions<ProjectionSettings> settings,
-        IMeterFactory meters, ILogger<ProjectionProgress> logger)
+        IMeterFactory meters, ILogger<ProjectionProgress> logger, TimeProvider clock)
     {
-        (_store, _cache, _catalogue, _settings, _logger) = (store, cache, catalogue, settings, logger);
+        (_store, _cache, _catalogue, _settings, _logger, _clock) = (store, cache, catalogue, settings, logger, clock);
         // On a meter of this host's factory, so that several hosts in one process (the tests) each report their own.
         var meter = meters.Create(Telemetry.Name);
         meter.CreateObservableGauge("projections.high_water_mark", () => Of(ShardState.HighWaterMark),
@@ -44,6 +45,31 @@ public sealed class ProjectionProgress : BackgroundService
     private volatile FrozenDictionary<string, ProjectionSlots> _slots = FrozenDictionary<string, ProjectionSlots>.Empty;
     private readonly Lock _gate = new();
     private Task? _refreshing;
+
+    private bool _loaded;
+
+    /// <summary>When each shard's progress was last seen to move (absent until it has).</summary>
+    private volatile FrozenDictionary<string, DateTimeOffset> _movedAt = FrozenDictionary<string, DateTimeOffset>.Empty;
+
+    /// <summary>
+    /// How many events the projection furthest behind is below the high-water mark, as last seen, counting only projections
+    /// whose progress moved within <paramref name="movingWithin"/>: a projection that stands still (stopped, failing, or
+    /// on no node) is not catching up, and waiting for it would only stop ingest.
+    /// </summary>
+    public long BehindBy(TimeSpan movingWithin)
+    {
+        var (newest, now, moved) = (Of(ShardState.HighWaterMark), _clock.GetUtcNow(), _movedAt);
+        long behind = 0;
+        foreach (var projection in _catalogue.Projections)
+        {
+            if (moved.TryGetValue(projection.Shard, out var at) && now - at <= movingWithin)
+            {
+                behind = Math.Max(behind, newest - Of(projection.Shard));
+            }
+        }
+
+        return behind;
+    }
 
     /// <summary>The sequence a projection shard has processed through, as last seen (0 before it has processed anything).</summary>
     public long Of(string shardName) => _current.GetValueOrDefault(shardName);
@@ -145,6 +171,22 @@ public sealed class ProjectionProgress : BackgroundService
     {
         var shards = await _store.Advanced.AllProjectionProgress(token: cancellation);
         var next = shards.ToFrozenDictionary(s => s.ShardName, s => s.Sequence);
+        // Moved since the last look (a shard first seen after the first look has moved from 0).
+        var previous = _current;
+        if (_loaded && next.Any(shard => previous.GetValueOrDefault(shard.Key) != shard.Value))
+        {
+            var now = _clock.GetUtcNow();
+            var moved = new Dictionary<string, DateTimeOffset>(_movedAt, StringComparer.Ordinal);
+            foreach (var (shard, sequence) in next.Where(shard => previous.GetValueOrDefault(shard.Key) != shard.Value))
+            {
+                moved[shard] = now;
+            }
+
+            _movedAt = moved.ToFrozenDictionary(StringComparer.Ordinal);
+        }
+
+        _loaded = true;
+
         // Progress only moves back when a projection is rebuilt or the store is reset: cached responses keyed by the
         // old sequence numbers may not match the documents any more.
         if (_current.Any(previous => next.GetValueOrDefault(previous.Key) < previous.Value))

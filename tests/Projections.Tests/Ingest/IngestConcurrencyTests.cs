@@ -4,7 +4,9 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
+using Microsoft.Extensions.DependencyInjection;
 using Projections.Ingest;
+using Projections.ReadModels;
 using Projections.Tests.Infrastructure;
 
 namespace Projections.Tests.Ingest;
@@ -75,6 +77,105 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
         var receipt = JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal((3, 0), (receipt.GetProperty("accepted").GetInt32(), receipt.GetProperty("duplicates").GetInt32()));
+    }
+
+    [Fact]
+    public async Task While_the_projections_are_further_behind_than_the_bound_a_batch_is_refused_but_a_projection_that_stands_still_is_not_waited_for()
+    {
+        var database = await ServiceProcess.CreateDatabaseAsync("lag");
+        await using var host = AppFixture.Build(b =>
+        {
+            b.UseSetting("ConnectionStrings:Postgres", database);
+            // No daemon: the test moves the projections' progress itself.
+            b.UseSetting("Projections:RunDaemon", "false");
+            b.UseSetting("Ingest:MaxProjectionLag", "1000");
+            b.UseSetting("Ingest:StalledProjectionAfter", "00:00:02");
+        });
+        var progress = host.Services.GetRequiredService<ProjectionProgress>();
+        var shards = host.Services.GetRequiredService<ProjectionCatalogue>().Projections.Select(p => p.Shard).ToList();
+        using var client = host.Server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.Service);
+        await using var db = new NpgsqlConnection(database);
+        await db.OpenAsync();
+        async Task Progress(long highWaterMark, long projections)
+        {
+            foreach (var (name, sequence) in shards.Select(s => (s, projections)).Append(("HighWaterMark", highWaterMark)))
+            {
+                await using var command = new NpgsqlCommand(
+                    $"insert into {MartenTables.Schema}.mt_event_progression (name, last_seq_id) values ($1, $2) " +
+                    "on conflict (name) do update set last_seq_id = excluded.last_seq_id", db)
+                {
+                    Parameters = { new() { Value = name }, new() { Value = sequence } },
+                };
+                await command.ExecuteNonQueryAsync();
+            }
+
+            await progress.RefreshAsync(CancellationToken.None);
+        }
+
+        async Task<long> Stored() => (long)(await Scalar(db, $"select count(*) from {MartenTables.Schema}.mt_events"))!;
+
+        using (var first = await Post(client, Batch("lag-first")))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        }
+
+        // 4,989 events behind and moving: refused, nothing stored.
+        await Progress(5000, 10);
+        await Progress(5000, 11);
+        var stored = await Stored();
+        using (var refused = await Post(client, Batch("lag-refused")))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(IngestConcurrency.RetryAfterSeconds), refused.Headers.RetryAfter?.Delta);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(503, problem.GetProperty("status").GetInt32());
+            Assert.Contains("4989 events behind", problem.GetProperty("detail").GetString());
+            Assert.Contains("Ingest:MaxProjectionLag (1000)", problem.GetProperty("detail").GetString());
+        }
+
+        Assert.Equal(stored, await Stored());
+
+        // Within the bound again: the same batch is accepted whole.
+        await Progress(5000, 4500);
+        using (var again = await Post(client, Batch("lag-refused")))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+            Assert.Equal(3, JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement.GetProperty("accepted").GetInt32());
+        }
+
+        // The newest event runs ahead and the projections stand still: refused while they moved less than
+        // Ingest:StalledProjectionAfter ago, accepted from then on (they are not catching up; waiting would stop ingest).
+        await Progress(5000, 4600);
+        var lastMove = System.Diagnostics.Stopwatch.StartNew();
+        await Progress(50_000, 4600);
+        using (var refused = await Post(client, Batch("lag-stalled")))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        }
+
+        using var deadline = new CancellationTokenSource(Wait);
+        while (true)
+        {
+            using var response = await Post(client, Batch("lag-stalled"));
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                break;
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            await Task.Delay(50, deadline.Token);
+        }
+
+        Assert.True(lastMove.Elapsed >= TimeSpan.FromSeconds(2), $"accepted {lastMove.Elapsed} after the projections last moved");
+    }
+
+    [Fact]
+    public void A_negative_lag_bound_stops_the_service_naming_the_setting()
+    {
+        var error = Assert.ThrowsAny<Exception>(() => AppFixture.Build(b => b.UseSetting("Ingest:MaxProjectionLag", "-1")));
+        Assert.Contains("Ingest:MaxProjectionLag", error.ToString());
     }
 
     [Fact]
