@@ -42,6 +42,24 @@ public static class BulkDocuments
             slot.TenantId, typeof(T).FullName!, ids, data);
     }
 
+    /// <summary>Queues the upsert of documents of <paramref name="type"/> already serialized (UTF-8 JSON), with distinct ids.</summary>
+    public static void StoreAllJson(this IDocumentOperations slot, Type type, IReadOnlyList<string> ids, IReadOnlyList<byte[]> json)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        var data = new string[json.Count];
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = System.Text.Encoding.UTF8.GetString(json[i]);
+        }
+
+        slot.QueueSqlCommand(Statements.GetOrAdd((slot.DocumentStore, type), key => UpsertSql(key.Item1, key.Item2)),
+            slot.TenantId, type.FullName!, ids.ToArray(), data);
+    }
+
     private static string UpsertSql(IDocumentStore store, Type type) =>
         MartenTables.UpsertDocuments(store.Options.FindOrResolveDocumentType(type).TableName.QualifiedName);
 }
