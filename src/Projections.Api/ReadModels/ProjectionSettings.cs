@@ -28,7 +28,7 @@ public sealed class ProjectionSettings : ISettings
 
     /// <summary>Megabytes of rebuilt documents one node keeps in memory while rebuilding, shared equally by the
     /// projections: beyond its share, a rebuild writes its documents and keeps only the most recently changed.</summary>
-    public double RebuildMemory { get; set; } = 120;
+    public double RebuildMemory { get; set; } = 40;
 
     /// <summary>How often PostgreSQL checks that a busy connection's client is still alive (PostgreSQL 14+; zero turns the
     /// check off, for older servers): the statement of a node killed mid-query stops within seconds, with its locks.</summary>

@@ -67,9 +67,10 @@ public sealed class RebuildCache
     public void Absorb(DocumentChanges changes, IEnumerable<SetAsideEvent> setAside, long applied)
     {
         _stamp++;
+        var buffer = new ArrayBufferWriter<byte>(4096);
         foreach (var (type, id, document) in changes.All())
         {
-            var buffer = new ArrayBufferWriter<byte>(256);
+            buffer.ResetWrittenCount();
             _serializer.WriteTo(buffer, document);
             var json = buffer.WrittenSpan.ToArray();
             ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(Map(type), id, out var existed);

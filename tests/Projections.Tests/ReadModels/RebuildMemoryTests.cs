@@ -24,7 +24,7 @@ public sealed class RebuildMemoryTests
     /// <summary>Memory for the documents in megabytes: everything (written once), about 20 kB per projection (written and
     /// partly dropped every few chunks), none (written and dropped after every chunk).</summary>
     [Theory]
-    [InlineData("120")]
+    [InlineData("40")]
     [InlineData("0.06")]
     [InlineData("0")]
     public async Task A_rebuild_in_many_chunks_makes_exactly_the_documents_of_live_processing(string memory)
