@@ -29,6 +29,10 @@ public sealed class RebuildCache
     private readonly long _limit;
     private int _stamp;
 
+    /// <summary>By type: a Bloom filter of the ids written to the slot (a few false positives cost a needless look-up).</summary>
+    private readonly Dictionary<Type, ulong[]> _written = [];
+    private const int FilterBits = 1 << 22;
+
     /// <param name="rebuildId">The rebuild whose slot this holds.</param>
     /// <param name="written">What the slot's stored documents reflect: history through this sequence.</param>
     /// <param name="complete">Whether the stored slot holds no document (an id not held here has none).</param>
@@ -47,9 +51,9 @@ public sealed class RebuildCache
     /// <summary>The sequence through which the documents held here reflect history.</summary>
     public long Applied { get; private set; }
 
-    /// <summary>Whether every document of the slot is held here (true until documents are dropped or when the stored slot
-    /// started empty): then an id not held here has no document, and loading needs no database.</summary>
-    public bool Complete { get; private set; }
+    /// <summary>Whether this knows every id the stored slot holds (it started from an empty slot and wrote them itself):
+    /// then an id neither held here nor ever written has no document, and loading it needs no database.</summary>
+    public bool Complete { get; }
 
     /// <summary>What the documents held here take, approximately.</summary>
     public long Bytes { get; private set; }
@@ -108,6 +112,15 @@ public sealed class RebuildCache
             }
 
             slot.StoreAllJson(type, ids, json);
+            var filter = _written.TryGetValue(type, out var bits) ? bits : _written[type] = new ulong[FilterBits / 64];
+            foreach (var id in ids)
+            {
+                foreach (var bit in Bits(id))
+                {
+                    filter[bit >> 6] |= 1UL << (bit & 63);
+                }
+            }
+
             foreach (var id in ids)
             {
                 CollectionsMarshal.GetValueRefOrNullRef(map, id).Dirty = false;
@@ -159,7 +172,40 @@ public sealed class RebuildCache
             map.TrimExcess();
         }
 
-        (Bytes, Complete) = (kept, false);
+        Bytes = kept;
+    }
+
+    /// <summary>Whether the slot may hold a document of this type and id (when <see cref="Complete"/>).</summary>
+    private bool MayBeWritten(Type type, string id)
+    {
+        if (!_written.TryGetValue(type, out var filter))
+        {
+            return false;
+        }
+
+        foreach (var bit in Bits(id))
+        {
+            if ((filter[bit >> 6] & (1UL << (bit & 63))) == 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Three positions of an id in a filter (from two independent hashes).</summary>
+    private static int[] Bits(string id)
+    {
+        var h1 = (uint)string.GetHashCode(id, StringComparison.Ordinal);
+        var h2 = 2166136261u; // FNV-1a
+        foreach (var c in id)
+        {
+            h2 = (h2 ^ c) * 16777619u;
+        }
+
+        h2 |= 1;
+        return [(int)(h1 % FilterBits), (int)((h1 + h2) % FilterBits), (int)((h1 + 2 * h2) % FilterBits)];
     }
 
     private Dictionary<string, Entry> Map(Type type) =>
@@ -181,7 +227,7 @@ public sealed class RebuildCache
                 {
                     found[id] = cache._serializer.FromJson<T>(new MemoryStream(entry.Json, writable: false));
                 }
-                else if (!cache.Complete)
+                else if (!cache.Complete || cache.MayBeWritten(typeof(T), id))
                 {
                     (missing ??= []).Add(id);
                 }
