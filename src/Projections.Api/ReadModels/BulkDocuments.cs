@@ -42,6 +42,21 @@ public static class BulkDocuments
             slot.TenantId, typeof(T).FullName!, ids, data);
     }
 
-    private static string UpsertSql(IDocumentStore store, Type type) =>
-        MartenTables.UpsertDocuments(store.Options.FindOrResolveDocumentType(type).TableName.QualifiedName);
+    /// <summary>Queues the upsert of documents of <paramref name="type"/> already serialized (UTF-8 JSON), with distinct ids.</summary>
+    public static void StoreAllJson(this IDocumentOperations slot, Type type, IReadOnlyList<string> ids, IReadOnlyList<byte[]> json)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        // Sent as bytes and read as UTF-8 by PostgreSQL: no second copy of every document as a .NET string.
+        slot.QueueSqlCommand(Utf8Statements.GetOrAdd((slot.DocumentStore, type), key => UpsertSql(key.Item1, key.Item2, utf8: true)),
+            slot.TenantId, type.FullName!, ids.ToArray(), json.ToArray());
+    }
+
+    private static readonly ConcurrentDictionary<(IDocumentStore, Type), string> Utf8Statements = new();
+
+    private static string UpsertSql(IDocumentStore store, Type type, bool utf8 = false) =>
+        MartenTables.UpsertDocuments(store.Options.FindOrResolveDocumentType(type).TableName.QualifiedName, utf8);
 }

@@ -106,11 +106,14 @@ public static class MartenTables
     /// <summary>
     /// Many documents of one type upserted into one slot, as Marten's own upsert writes them (same columns, a fresh
     /// <c>mt_version</c>): slot ($1), .NET type name ($2), ids ($3) and JSON ($4). Written with Marten's positional
-    /// <c>?</c> placeholders, for <c>QueueSqlCommand</c> (ReadModels/BulkDocuments.cs).
+    /// <c>?</c> placeholders, for <c>QueueSqlCommand</c> (ReadModels/BulkDocuments.cs). With <paramref name="utf8"/>, the
+    /// JSON comes as UTF-8 bytes (<c>bytea[]</c>).
     /// </summary>
-    public static string UpsertDocuments(string table) =>
+    public static string UpsertDocuments(string table, bool utf8 = false) =>
         $"insert into {table} as d (tenant_id, id, data, mt_dotnet_type, mt_last_modified) " +
-        "select ?, t.id, t.data, ?, transaction_timestamp() from unnest(?::varchar[], ?::jsonb[]) as t(id, data) " +
+        (utf8
+            ? "select ?, t.id, convert_from(t.data, 'UTF8')::jsonb, ?, transaction_timestamp() from unnest(?::varchar[], ?::bytea[]) as t(id, data) "
+            : "select ?, t.id, t.data, ?, transaction_timestamp() from unnest(?::varchar[], ?::jsonb[]) as t(id, data) ") +
         "on conflict (tenant_id, id) do update set data = excluded.data, mt_version = excluded.mt_version, " +
         "mt_dotnet_type = excluded.mt_dotnet_type, mt_last_modified = excluded.mt_last_modified";
 

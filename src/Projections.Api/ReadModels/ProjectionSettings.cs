@@ -22,6 +22,14 @@ public sealed class ProjectionSettings : ISettings
     /// <summary>At most this many events of history are replayed into the slot being rebuilt per projection batch.</summary>
     public int RebuildChunkSize { get; set; } = 20000;
 
+    /// <summary>How long one projection batch goes on replaying chunks of history while a rebuild runs (at least one chunk
+    /// per batch). Longer batches cost less per event; the live slot's changes of the batch wait for it to commit.</summary>
+    public TimeSpan RebuildBatchTime { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Megabytes of rebuilt documents one node keeps in memory while rebuilding, shared equally by the
+    /// projections: beyond its share, a rebuild writes its documents and keeps only the most recently changed.</summary>
+    public double RebuildMemory { get; set; } = 40;
+
     /// <summary>How often PostgreSQL checks that a busy connection's client is still alive (PostgreSQL 14+; zero turns the
     /// check off, for older servers): the statement of a node killed mid-query stops within seconds, with its locks.</summary>
     public TimeSpan DeadClientCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -53,6 +61,11 @@ public sealed class ProjectionSettings : ISettings
         if (BatchSize < 1 || RebuildChunkSize < 1)
         {
             yield return "Projections:BatchSize and Projections:RebuildChunkSize must be at least 1.";
+        }
+
+        if (RebuildBatchTime < TimeSpan.Zero || RebuildMemory < 0)
+        {
+            yield return "Projections:RebuildBatchTime and Projections:RebuildMemory must not be negative.";
         }
 
         if (DeadClientCheckInterval < TimeSpan.Zero)

@@ -19,6 +19,14 @@ public sealed class RebuildRun
     /// <summary>The event sequence the rebuild has replayed through.</summary>
     public long Processed { get; set; }
 
+    /// <summary>The event sequence through which the slot's stored documents reflect history: a rebuild keeps its
+    /// documents in memory (<see cref="RebuildCache"/>) and writes them now and then. Null for a rebuild started by a
+    /// version that wrote every chunk (its slot reflects <see cref="Processed"/>).</summary>
+    public long? Written { get; set; }
+
+    /// <summary>Where the slot's stored documents stand (see <see cref="Written"/>).</summary>
+    public long WrittenThrough() => Written ?? Processed;
+
     /// <summary>The event sequence the live projection had reached when the rebuild last moved.</summary>
     public long Total { get; set; }
 

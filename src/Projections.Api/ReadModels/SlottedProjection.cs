@@ -23,16 +23,24 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     private readonly TimeProvider _clock;
     private readonly FrozenDictionary<string, Type> _typesByName;
     private readonly string[] _typeNames;
+    private readonly TimeSpan _rebuildBatchTime;
+    private readonly long _rebuildMemory;
+
+    /// <summary>The documents of the rebuild in progress, when this node runs it (one batch at a time: no locking).</summary>
+    private RebuildCache? _cache;
 
     /// <param name="builder">What the projection does with its events.</param>
     /// <param name="shard">The daemon's shard for the projection (see <see cref="ProjectionCatalogue"/>).</param>
     /// <param name="eventNames">The name each event type is stored under.</param>
     /// <param name="chunkSize">Events of history a rebuild replays per batch.</param>
     /// <param name="clock">The clock rebuilds and set-aside events are stamped with.</param>
-    public SlottedProjection(IReadModelBuilder builder, string shard, IReadOnlyDictionary<Type, string> eventNames, int chunkSize, TimeProvider clock)
+    /// <param name="rebuildBatchTime">How long one batch goes on replaying chunks (at least one chunk per batch).</param>
+    /// <param name="rebuildMemory">Bytes of the rebuilt documents this projection keeps in memory before writing them.</param>
+    public SlottedProjection(IReadModelBuilder builder, string shard, IReadOnlyDictionary<Type, string> eventNames, int chunkSize, TimeProvider clock,
+        TimeSpan rebuildBatchTime, long rebuildMemory)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
-        (_builder, _shard, _chunkSize, _clock) = (builder, shard, chunkSize, clock);
+        (_builder, _shard, _chunkSize, _clock, _rebuildBatchTime, _rebuildMemory) = (builder, shard, chunkSize, clock, rebuildBatchTime, rebuildMemory);
         _typesByName = builder.EventTypes.ToFrozenDictionary(t => eventNames[t], StringComparer.Ordinal);
         _typeNames = [.. _typesByName.Keys];
         Name = builder.Name;
@@ -107,7 +115,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     /// </summary>
     /// <returns>Whether any document of the slot changed.</returns>
     private async Task<bool> ApplyToSlotAsync(IDocumentOperations operations, string slot, List<Sourced> events, IReadOnlyList<ReplayRequested> replays,
-        CancellationToken cancellation)
+        CancellationToken cancellation, RebuildCache? cache = null)
     {
         var session = operations.ForTenant(slot);
         var replayed = replays.Count == 0 ? [] : await SetAsideToReplayAsync(session, replays, cancellation);
@@ -122,9 +130,9 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         }
 
         var readable = events.Where(e => e.Data is not null).ToList();
-        var (changes, unapplied) = await EventIsolation.PrepareAsync(_builder, new SlotSource(session),
+        var (changes, unapplied) = await EventIsolation.PrepareAsync(_builder, cache?.Source(session) ?? new SlotSource(session),
             operations.DocumentStore.Options.Serializer(), readable.Select(e => new ProjectedEvent(e.Data!, e.Version)).ToList(), cancellation);
-        changes.QueueInto(session);
+        var setAside = new List<SetAsideEvent>();
 
         var failures = new Dictionary<Guid, Exception>();
         foreach (var (index, error) in unapplied)
@@ -142,7 +150,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         {
             if (failures.TryGetValue(e.Id, out var error))
             {
-                session.Store(new SetAsideEvent
+                setAside.Add(new SetAsideEvent
                 {
                     Id = SetAsideEvent.Key(Name, e.Id), Projection = Name, EventId = e.Id, Sequence = e.Sequence, Type = e.Type,
                     Reason = SetAsideEvent.Describe(error), SetAsideAt = _clock.GetUtcNow(),
@@ -153,6 +161,17 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
             {
                 session.Delete<SetAsideEvent>(SetAsideEvent.Key(Name, e.Id));
             }
+        }
+
+        if (cache is not null)
+        {
+            // Written with the documents, so that the slot never holds a set-aside event its documents do not reflect.
+            cache.Absorb(changes, setAside, events[^1].Sequence);
+        }
+        else
+        {
+            changes.QueueInto(session);
+            setAside.ForEach(e => session.Store(e));
         }
 
         return changes.All().Any();
@@ -242,27 +261,61 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
             }
 
             target.HardDeleteWhere<SetAsideEvent>(s => s.Projection == Name);
-            run.Cleared = true;
+            (run.Cleared, run.Written, run.Processed) = (true, 0, 0);
+            _cache = null;
             return;
         }
 
-        // Everything of this projection's types older than this batch is what the live projection processed before it.
-        var (chunk, last) = await ReadHistoryAsync(operations, run.Processed, events[0].Sequence, cancellation);
-        var caughtUp = chunk.Count < _chunkSize;
-        if (caughtUp && own.Count > 0)
+        // The documents in memory go on from where they stand when they match what the slot has stored; anything else
+        // (a flush rolled back, another node moved the rebuild on, this node just took over) starts from the stored slot.
+        var written = run.WrittenThrough();
+        if (_cache is not { } cache || cache.RebuildId != run.Id || cache.Written != written)
         {
-            chunk.AddRange(own);
-            last = own[^1].Sequence;
+            _cache = cache = new RebuildCache(run.Id, written, complete: written == 0, operations.DocumentStore.Options.Serializer(), _rebuildMemory);
         }
 
-        if (chunk.Count > 0)
+        // Everything of this projection's types older than this batch is what the live projection processed before it.
+        // Chunk after chunk, until the batch has taken its time or the documents their memory.
+        var started = _clock.GetTimestamp();
+        var caughtUp = false;
+        try
         {
-            await ApplyToSlotAsync(operations, run.Target, chunk, [], cancellation);
-            run.Processed = last;
+            do
+            {
+                var (chunk, last) = await ReadHistoryAsync(operations, cache.Applied, events[0].Sequence, cancellation);
+                caughtUp = chunk.Count < _chunkSize;
+                if (caughtUp && own.Count > 0)
+                {
+                    chunk.AddRange(own);
+                    last = own[^1].Sequence;
+                }
+
+                if (chunk.Count > 0)
+                {
+                    await ApplyToSlotAsync(operations, run.Target, chunk, [], cancellation, cache);
+                }
+
+                run.Processed = Math.Max(run.Processed, last);
+            }
+            while (!caughtUp && !cache.Full && _clock.GetElapsedTime(started) < _rebuildBatchTime);
+        }
+        catch
+        {
+            // What a chunk left half-applied in memory must not be built on.
+            _cache = null;
+            throw;
+        }
+
+        if (caughtUp || cache.Full)
+        {
+            cache.Flush(target);
+            run.Written = cache.Written;
         }
 
         if (caughtUp)
         {
+            // The batch's own events are in the slot now: if it is rolled back, the next one starts again from the slot.
+            _cache = null;
             slots.Finish(RebuildRun.Completed, _clock.GetUtcNow(), coverage: _builder.Coverage);
         }
     }

@@ -100,7 +100,8 @@ public static class StoreSetup
 
             foreach (var projection in catalogue.Projections)
             {
-                opts.Projections.Add(new SlottedProjection(projection.Builder, projection.Shard, eventNames, settings.RebuildChunkSize, TimeProvider.System),
+                opts.Projections.Add(new SlottedProjection(projection.Builder, projection.Shard, eventNames, settings.RebuildChunkSize, TimeProvider.System,
+                        settings.RebuildBatchTime, (long)(settings.RebuildMemory * 1024 * 1024 / catalogue.Projections.Count)),
                     ProjectionLifecycle.Async, projection.Name, o =>
                     {
                         o.BatchSize = settings.BatchSize;

@@ -44,7 +44,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
         Database = await ServiceProcess.CreateDatabaseAsync("console");
         // Small rebuild chunks, so that a rebuild takes many steps and its progress can be watched.
-        Service = await ServiceProcess.StartAsync(Database, settings: new Dictionary<string, string> { ["Projections__RebuildChunkSize"] = "100" });
+        Service = await ServiceProcess.StartAsync(Database, settings: new Dictionary<string, string> { ["Projections__RebuildChunkSize"] = "100", ["Projections__RebuildBatchTime"] = "00:00:00" });
         var shop = new ShopGenerator(ShopSize.Tiny).Envelopes().ToList();
         var published = shop.Count * 3 / 4;
         foreach (var batch in shop.Take(published).Chunk(500))

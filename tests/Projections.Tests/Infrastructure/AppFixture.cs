@@ -36,6 +36,8 @@ public sealed class AppFixture : IAsyncLifetime
             builder.UseSetting("Projections:BatchSize", "200");
             // Small rebuild chunks, so that a rebuild takes many steps while reads and ingests go on.
             builder.UseSetting("Projections:RebuildChunkSize", "300");
+            // One chunk per batch, as many batches as chunks (RebuildMemoryTests run several chunks per batch).
+            builder.UseSetting("Projections:RebuildBatchTime", "00:00:00");
             // The zones of the time-zone tests: daylight-saving changes and fractional offsets.
             for (var i = 0; i < TimeZones.Length; i++)
             {
