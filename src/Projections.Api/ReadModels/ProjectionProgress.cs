@@ -153,22 +153,28 @@ public sealed class ProjectionProgress : BackgroundService
         return ProjectionSlots.NotBuilt(current, [coverage], hadOwnEvents).Count == 0;
     }
 
-    /// <summary>Looks the progress up now; concurrent callers share one query.</summary>
+    /// <summary>How long one shared look-up may take before it gives up (a database that does not answer).</summary>
+    private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Looks the progress up now; concurrent callers share one query. A caller that gives up (its
+    /// <paramref name="cancellation"/>) stops waiting for it, but the query goes on for the others.</summary>
     public Task RefreshAsync(CancellationToken cancellation)
     {
+        Task shared;
         lock (_gate)
         {
-            if (_refreshing is { IsCompleted: false } running)
-            {
-                return running;
-            }
-
-            return _refreshing = LoadAsync(cancellation);
+            shared = _refreshing is { IsCompleted: false } running ? running : _refreshing = LoadAsync();
         }
+
+        return shared.WaitAsync(cancellation);
     }
 
-    private async Task LoadAsync(CancellationToken cancellation)
+    private async Task LoadAsync()
     {
+        // Its own time limit, none of its callers' tokens: a read whose min_sequence wait ran out must not cancel the
+        // look-up the poller and every other waiting read share.
+        using var limit = new CancellationTokenSource(LoadTimeout);
+        var cancellation = limit.Token;
         var shards = await _store.Advanced.AllProjectionProgress(token: cancellation);
         var next = shards.ToFrozenDictionary(s => s.ShardName, s => s.Sequence);
         // Moved since the last look (a shard first seen after the first look has moved from 0).
