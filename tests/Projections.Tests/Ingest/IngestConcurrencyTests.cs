@@ -54,12 +54,7 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
         var first = await Task.WhenAny(bodies.Keys).WaitAsync(Wait);
         using (var refused = await first)
         {
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-            Assert.Equal(TimeSpan.FromSeconds(IngestConcurrency.RetryAfterSeconds), refused.Headers.RetryAfter?.Delta);
-            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
-            var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
-            Assert.Equal(503, problem.GetProperty("status").GetInt32());
-            Assert.Contains("Ingest:MaxConcurrentBatches", problem.GetProperty("detail").GetString());
+            await AssertRefusedAsync(refused, "Ingest:MaxConcurrentBatches");
         }
 
         var waiting = bodies.Keys.Single(t => t != first);
@@ -126,13 +121,7 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
         var stored = await Stored();
         using (var refused = await Post(client, Batch("lag-refused")))
         {
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-            Assert.Equal(TimeSpan.FromSeconds(IngestConcurrency.RetryAfterSeconds), refused.Headers.RetryAfter?.Delta);
-            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
-            var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
-            Assert.Equal(503, problem.GetProperty("status").GetInt32());
-            Assert.Contains("4989 events behind", problem.GetProperty("detail").GetString());
-            Assert.Contains("Ingest:MaxProjectionLag (1000)", problem.GetProperty("detail").GetString());
+            await AssertRefusedAsync(refused, "4989 events behind", "Ingest:MaxProjectionLag (1000)");
         }
 
         Assert.Equal(stored, await Stored());
@@ -183,6 +172,20 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
     {
         var error = Assert.ThrowsAny<Exception>(() => AppFixture.Build(b => b.UseSetting("Ingest:MaxQueuedBatches", "-1")));
         Assert.Contains("Ingest:MaxQueuedBatches", error.ToString());
+    }
+
+    /// <summary>Refused as any ingest the node cannot take now: 503 problem+json with <c>Retry-After</c>, saying why.</summary>
+    private static async Task AssertRefusedAsync(HttpResponseMessage refused, params string[] detail)
+    {
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(IngestConcurrency.RetryAfterSeconds), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(503, problem.GetProperty("status").GetInt32());
+        foreach (var part in detail)
+        {
+            Assert.Contains(part, problem.GetProperty("detail").GetString());
+        }
     }
 
     private static JsonArray Batch(string tag) => new(Enumerable.Range(0, 3)
