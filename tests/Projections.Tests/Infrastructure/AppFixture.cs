@@ -50,6 +50,19 @@ public sealed class AppFixture : IAsyncLifetime
             configure?.Invoke(builder);
         }).GetAwaiter().GetResult();
 
+    /// <summary>A host on a new, empty database of its own, without the daemon: the test moves the projections' progress
+    /// itself (in <c>mt_event_progression</c>).</summary>
+    public static async Task<(IAlbaHost Host, string Database)> BuildWithoutDaemonAsync(string prefix, Action<IWebHostBuilder>? configure = null)
+    {
+        var database = await ServiceProcess.CreateDatabaseAsync(prefix);
+        return (Build(b =>
+        {
+            b.UseSetting("ConnectionStrings:Postgres", database);
+            b.UseSetting("Projections:RunDaemon", "false");
+            configure?.Invoke(b);
+        }), database);
+    }
+
     /// <summary>The browser origin the test hosts let read (<c>Cors:AllowedOrigins</c>).</summary>
     public const string AllowedOrigin = "https://dashboard.example";
 

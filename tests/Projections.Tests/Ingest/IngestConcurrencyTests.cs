@@ -77,15 +77,12 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
     [Fact]
     public async Task While_the_projections_are_further_behind_than_the_bound_a_batch_is_refused_but_a_projection_that_stands_still_is_not_waited_for()
     {
-        var database = await ServiceProcess.CreateDatabaseAsync("lag");
-        await using var host = AppFixture.Build(b =>
+        var (host, database) = await AppFixture.BuildWithoutDaemonAsync("lag", b =>
         {
-            b.UseSetting("ConnectionStrings:Postgres", database);
-            // No daemon: the test moves the projections' progress itself.
-            b.UseSetting("Projections:RunDaemon", "false");
             b.UseSetting("Ingest:MaxProjectionLag", "1000");
             b.UseSetting("Ingest:StalledProjectionAfter", "00:00:02");
         });
+        await using var _ = host;
         var progress = host.Services.GetRequiredService<ProjectionProgress>();
         var shards = host.Services.GetRequiredService<ProjectionCatalogue>().Projections.Select(p => p.Shard).ToList();
         using var client = host.Server.CreateClient();

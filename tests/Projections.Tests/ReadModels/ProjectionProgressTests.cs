@@ -15,14 +15,9 @@ public sealed class ProjectionProgressTests
     [Fact]
     public async Task A_caller_that_gives_up_does_not_cancel_the_look_up_the_others_share()
     {
-        var database = await ServiceProcess.CreateDatabaseAsync("progress");
-        await using var host = AppFixture.Build(b =>
-        {
-            b.UseSetting("ConnectionStrings:Postgres", database);
-            b.UseSetting("Projections:RunDaemon", "false");
-            // The poller looks once, at startup: the look-ups below are the test's own.
-            b.UseSetting("Projections:ProgressPollInterval", "01:00:00");
-        });
+        // The poller looks once, at startup: the look-ups below are the test's own.
+        var (host, database) = await AppFixture.BuildWithoutDaemonAsync("progress", b => b.UseSetting("Projections:ProgressPollInterval", "01:00:00"));
+        await using var _ = host;
         var progress = host.Services.GetRequiredService<ProjectionProgress>();
         await using var db = new NpgsqlConnection(database);
         await db.OpenAsync();
