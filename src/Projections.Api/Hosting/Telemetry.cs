@@ -93,6 +93,14 @@ public static class Telemetry
     }
 }
 
+/// <summary>Why ingest refused a batch, as <c>projections.ingest.refused</c> labels it.</summary>
+public static class RefusalReason
+{
+    public const string Lag = "lag";
+    public const string Concurrency = "concurrency";
+    public const string Contention = "contention";
+}
+
 /// <summary>
 /// The service's instruments, on a meter from this host's <see cref="IMeterFactory"/> (so that several hosts in one
 /// process, as in the tests, each count their own): events ingested and read latency.
@@ -101,6 +109,7 @@ public sealed class ProjectionsMetrics
 {
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _refused;
     private readonly Histogram<double> _readDuration;
 
     public ProjectionsMetrics(IMeterFactory meters)
@@ -108,6 +117,10 @@ public sealed class ProjectionsMetrics
         var meter = meters.Create(Telemetry.Name);
         _accepted = meter.CreateCounter<long>("projections.ingest.events", "{event}", "Events stored by ingest (duplicates excluded).");
         _duplicates = meter.CreateCounter<long>("projections.ingest.duplicates", "{event}", "Events skipped by ingest because their id was already stored.");
+        _refused = meter.CreateCounter<long>("projections.ingest.refused", "{batch}",
+            "Batches ingest answered 503 with Retry-After, nothing stored, by reason (lag: the projections further behind than " +
+            "Ingest:MaxProjectionLag; concurrency: more batches at once than Ingest:MaxConcurrentBatches and Ingest:MaxQueuedBatches; " +
+            "contention: the append could not get its turn in the database).");
         _readDuration = meter.CreateHistogram<double>("projections.read.duration", "ms",
             "Time to answer a read endpoint, by read model and outcome (hit: cached bytes; miss: rendered from documents; not_modified: 304).");
     }
@@ -117,6 +130,9 @@ public sealed class ProjectionsMetrics
         _accepted.Add(accepted);
         _duplicates.Add(duplicates);
     }
+
+    /// <summary>A batch refused for <paramref name="reason"/> (see <see cref="RefusalReason"/>): the publisher sends it again.</summary>
+    public void Refused(string reason) => _refused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Read(string readModel, string outcome, TimeSpan took)
     {

@@ -83,6 +83,7 @@ public sealed class IngestConcurrency(IngestSettings settings) : IRateLimiterPol
 
     public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected => async (context, _) =>
     {
+        context.HttpContext.RequestServices.GetRequiredService<ProjectionsMetrics>().Refused(RefusalReason.Concurrency);
         context.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         await Problems.Write(context.HttpContext, StatusCodes.Status503ServiceUnavailable, "Busy",
             $"This node is ingesting {settings.MaxConcurrentBatches} batches with {settings.MaxQueuedBatches} more waiting " +

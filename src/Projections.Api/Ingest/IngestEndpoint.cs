@@ -30,7 +30,7 @@ public static class IngestEndpoint
     }
 
     private static async Task<IResult> Post(HttpContext context, EventIngestor ingestor, DatabaseResilience resilience, TimeProvider clock,
-        ProjectionProgress progress, IOptions<IngestSettings> settings)
+        ProjectionProgress progress, IOptions<IngestSettings> settings, ProjectionsMetrics metrics)
     {
         if (!IsJson(context.Request.ContentType))
         {
@@ -42,6 +42,7 @@ public static class IngestEndpoint
         var (bound, stalledAfter) = (settings.Value.MaxProjectionLag, settings.Value.StalledProjectionAfter);
         if (bound > 0 && progress.BehindBy(stalledAfter) is var behind && behind > bound)
         {
+            metrics.Refused(RefusalReason.Lag);
             context.Response.Headers.RetryAfter = IngestConcurrency.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Projections behind",
                 $"The projections are {behind} events behind the newest stored event, more than Ingest:MaxProjectionLag ({bound}); " +
@@ -79,7 +80,8 @@ public static class IngestEndpoint
                 }
                 catch (IngestContentionException e)
                 {
-                    context.Response.Headers.RetryAfter = "1";
+                    metrics.Refused(RefusalReason.Contention);
+                    context.Response.Headers.RetryAfter = IngestConcurrency.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                     return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Busy", e.Message + " Nothing was stored; send it again.");
                 }
             default:

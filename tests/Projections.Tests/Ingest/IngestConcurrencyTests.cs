@@ -19,6 +19,7 @@ namespace Projections.Tests.Ingest;
 public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private const string Refused = "projections_ingest_refused_total";
 
     [Fact]
     public async Task A_batch_beyond_the_running_and_the_waiting_ones_is_answered_503_with_Retry_After_and_nothing_stored()
@@ -59,6 +60,9 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
 
         var waiting = bodies.Keys.Single(t => t != first);
         Assert.False(waiting.IsCompleted);
+        // Operators see it too, by reason.
+        var scrape = await Prometheus.ScrapeAsync(host);
+        Assert.Equal((1L, 0L), (Prometheus.Value(scrape, Refused, "concurrency"), Prometheus.Value(scrape, Refused, "lag")));
 
         // The turn is free: the running and the waiting batch are stored, and the refused one, sent again, is accepted whole.
         await Execute(turn, $"select pg_advisory_unlock({EventIngestor.AppendLock})");
@@ -122,6 +126,7 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
         }
 
         Assert.Equal(stored, await Stored());
+        var refusals = 1L;
 
         // Within the bound again: the same batch is accepted whole.
         await Progress(5000, 4500);
@@ -139,6 +144,7 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
         using (var refused = await Post(client, Batch("lag-stalled")))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            refusals++;
         }
 
         using var deadline = new CancellationTokenSource(Wait);
@@ -151,10 +157,14 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
             }
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            refusals++;
             await Task.Delay(50, deadline.Token);
         }
 
         Assert.True(lastMove.Elapsed >= TimeSpan.FromSeconds(2), $"accepted {lastMove.Elapsed} after the projections last moved");
+        // Every refusal counted for operators, by reason.
+        var scrape = await Prometheus.ScrapeAsync(host);
+        Assert.Equal((refusals, 0L), (Prometheus.Value(scrape, Refused, "lag"), Prometheus.Value(scrape, Refused, "concurrency")));
     }
 
     [Fact]

@@ -1,20 +1,17 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Alba;
-using Microsoft.Extensions.DependencyInjection;
 using Projections.Tests.Infrastructure;
 
 namespace Projections.Tests.Operations;
 
 /// <summary>The Prometheus scrape endpoint: admin or service tokens only, text format, and exact ingest counts, progress and read latencies.</summary>
-public sealed partial class TelemetryTests(AppFixture app) : AppTest(app)
+public sealed class TelemetryTests(AppFixture app) : AppTest(app)
 {
     [Fact]
     public async Task Prometheus_counts_ingested_events_and_duplicates_exactly_and_shows_progress_and_reads()
     {
         // A host of its own: what it counts is only what this test sends.
         await using var host = AppFixture.Build();
-        var before = await ScrapeAsync(host);
+        var before = await Prometheus.ScrapeAsync(host);
         var events = Enumerable.Range(1, 7)
             .Select(i => Envelopes.Of("user.registered", new() { ["userId"] = $"u-{i}", ["role"] = "customer" })).ToList();
         await Publish(host, events);
@@ -25,14 +22,14 @@ public sealed partial class TelemetryTests(AppFixture app) : AppTest(app)
             s.WithBearerToken(TestTokens.For("staff", "view_customers"));
             s.StatusCodeShouldBe(200);
         });
-        var after = await ScrapeAsync(host);
+        var after = await Prometheus.ScrapeAsync(host);
 
         Assert.True(after.Contains("projections_ingest_events_total"), after);
-        Assert.Equal(8, Value(after, "projections_ingest_events_total") - Value(before, "projections_ingest_events_total"));
-        Assert.Equal(3, Value(after, "projections_ingest_duplicates_total") - Value(before, "projections_ingest_duplicates_total"));
-        Assert.Equal(last, Value(after, "projections_sequence", "UserMetrics"));
-        Assert.Equal(0, Value(after, "projections_lag_events", "UserMetrics"));
-        Assert.True(Value(after, "projections_read_duration_milliseconds_count", "staff") > Value(before, "projections_read_duration_milliseconds_count", "staff"));
+        Assert.Equal(8, Prometheus.Value(after, "projections_ingest_events_total") - Prometheus.Value(before, "projections_ingest_events_total"));
+        Assert.Equal(3, Prometheus.Value(after, "projections_ingest_duplicates_total") - Prometheus.Value(before, "projections_ingest_duplicates_total"));
+        Assert.Equal(last, Prometheus.Value(after, "projections_sequence", "UserMetrics"));
+        Assert.Equal(0, Prometheus.Value(after, "projections_lag_events", "UserMetrics"));
+        Assert.True(Prometheus.Value(after, "projections_read_duration_milliseconds_count", "staff") > Prometheus.Value(before, "projections_read_duration_milliseconds_count", "staff"));
     }
 
     private static async Task<long> Publish(IAlbaHost host, List<System.Text.Json.Nodes.JsonObject> envelopes)
@@ -45,20 +42,6 @@ public sealed partial class TelemetryTests(AppFixture app) : AppTest(app)
             s.StatusCodeShouldBe(202);
         });
         return (await result.ReadAsJsonAsync<Projections.Ingest.IngestReceipt>())!.LastSequence;
-    }
-
-    private static async Task<string> ScrapeAsync(IAlbaHost host)
-    {
-        // The gauges show what the progress poller last saw: let it see the latest progress first.
-        await host.Services.GetRequiredService<Projections.ReadModels.ProjectionProgress>().RefreshAsync(CancellationToken.None);
-        var result = await host.Scenario(s =>
-        {
-            s.Get.Url("/prometheus");
-            s.WithBearerToken(TestTokens.Service);
-            s.StatusCodeShouldBe(200);
-        });
-        Assert.StartsWith("text/plain", result.Context.Response.ContentType);
-        return await result.ReadAsTextAsync();
     }
 
     [Theory]
@@ -84,14 +67,4 @@ public sealed partial class TelemetryTests(AppFixture app) : AppTest(app)
             Assert.DoesNotContain("projections_", await result.ReadAsTextAsync());
         }
     }
-
-    /// <summary>The sum of a metric's samples, over those whose labels contain <paramref name="label"/> (0 when none).</summary>
-    private static long Value(string scrape, string metric, string? label = null) =>
-        (long)scrape.Split('\n')
-            .Select(line => Sample().Match(line))
-            .Where(m => m.Success && m.Groups["name"].Value == metric && (label is null || m.Groups["labels"].Value.Contains($"\"{label}\"")))
-            .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
-
-    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?<labels>[^}]*)\})?\s+(?<value>\S+)")]
-    private static partial Regex Sample();
 }
