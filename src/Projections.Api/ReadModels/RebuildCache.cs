@@ -26,8 +26,7 @@ public sealed class RebuildCache
     private readonly Dictionary<Type, Dictionary<string, Entry>> _documents = [];
     private readonly Dictionary<string, SetAsideEvent> _setAside = new(StringComparer.Ordinal);
     private readonly ISerializer _serializer;
-    private readonly RebuildBudget _budget;
-    private readonly string _owner;
+    private readonly long _limit;
     private int _stamp;
 
     /// <summary>By type: a Bloom filter of the ids written to the slot (a few false positives cost a needless look-up).</summary>
@@ -38,12 +37,10 @@ public sealed class RebuildCache
     /// <param name="written">What the slot's stored documents reflect: history through this sequence.</param>
     /// <param name="complete">Whether the stored slot holds no document (an id not held here has none).</param>
     /// <param name="serializer">The store's serializer.</param>
-    /// <param name="budget">The memory the node's rebuilds share: beyond it, documents are written to the slot and the
-    /// least recently changed dropped.</param>
-    /// <param name="owner">The projection whose rebuild this is (its name in <paramref name="budget"/>).</param>
-    public RebuildCache(string rebuildId, long written, bool complete, ISerializer serializer, RebuildBudget budget, string owner)
+    /// <param name="limit">Bytes of documents beyond which they are written to the slot and the least recently used dropped.</param>
+    public RebuildCache(string rebuildId, long written, bool complete, ISerializer serializer, long limit)
     {
-        (RebuildId, Written, Applied, Complete, _serializer, _budget, _owner) = (rebuildId, written, written, complete, serializer, budget, owner);
+        (RebuildId, Written, Applied, Complete, _serializer, _limit) = (rebuildId, written, written, complete, serializer, limit);
     }
 
     public string RebuildId { get; }
@@ -59,21 +56,10 @@ public sealed class RebuildCache
     public bool Complete { get; }
 
     /// <summary>What the documents held here take, approximately.</summary>
-    public long Bytes
-    {
-        get;
-        private set
-        {
-            field = value;
-            _budget.Hold(_owner, value);
-        }
-    }
+    public long Bytes { get; private set; }
 
-    /// <summary>Whether the documents have outgrown what the node's budget leaves them (time to flush and drop some).</summary>
-    public bool Full => _budget.MustRelease(_owner, Bytes);
-
-    /// <summary>Gives back what this holds to the node's budget: the cache is no longer used.</summary>
-    public void Release() => _budget.Hold(_owner, 0);
+    /// <summary>Whether the documents have outgrown their share of memory (time to flush and drop some).</summary>
+    public bool Full => Bytes > _limit;
 
     /// <summary>Whether anything waits to be written.</summary>
     public bool Dirty { get; private set; }
@@ -86,18 +72,15 @@ public sealed class RebuildCache
     {
         _stamp++;
         var buffer = new ArrayBufferWriter<byte>(4096);
-        var bytes = Bytes;
         foreach (var (type, id, document) in changes.All())
         {
             buffer.ResetWrittenCount();
             _serializer.WriteTo(buffer, document);
             var json = buffer.WrittenSpan.ToArray();
             ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(Map(type), id, out var existed);
-            bytes += json.Length - (existed ? entry.Json.Length : -EntryOverhead);
+            Bytes += json.Length - (existed ? entry.Json.Length : -EntryOverhead);
             entry = new Entry(json, _stamp, Dirty: true);
         }
-
-        Bytes = bytes;
 
         foreach (var e in setAside)
         {
@@ -111,7 +94,7 @@ public sealed class RebuildCache
     /// <summary>
     /// Queues everything not yet written into the slot's session (it runs when the batch commits), as of
     /// <see cref="Applied"/>, and records that the slot will then reflect history through it. When the documents are
-    /// over what the budget leaves them, the least recently changed are dropped until the node is back to half of it.
+    /// over their share, the least recently changed are dropped until half of it is left.
     /// </summary>
     public void Flush(IDocumentOperations slot)
     {
@@ -153,7 +136,7 @@ public sealed class RebuildCache
         (Written, Dirty) = (Applied, false);
         if (Full)
         {
-            Drop(_budget.KeepFor(_owner, Bytes));
+            Drop(_limit / 2);
         }
     }
 

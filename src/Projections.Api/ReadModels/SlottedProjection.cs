@@ -24,7 +24,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     private readonly FrozenDictionary<string, Type> _typesByName;
     private readonly string[] _typeNames;
     private readonly TimeSpan _rebuildBatchTime;
-    private readonly RebuildBudget _rebuildMemory;
+    private readonly long _rebuildMemory;
 
     /// <summary>The documents of the rebuild in progress, when this node runs it (one batch at a time: no locking).</summary>
     private RebuildCache? _cache;
@@ -35,9 +35,9 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     /// <param name="chunkSize">Events of history a rebuild replays per batch.</param>
     /// <param name="clock">The clock rebuilds and set-aside events are stamped with.</param>
     /// <param name="rebuildBatchTime">How long one batch goes on replaying chunks (at least one chunk per batch).</param>
-    /// <param name="rebuildMemory">The memory the node's rebuilds share for the documents they keep before writing them.</param>
+    /// <param name="rebuildMemory">Bytes of the rebuilt documents this projection keeps in memory before writing them.</param>
     public SlottedProjection(IReadModelBuilder builder, string shard, IReadOnlyDictionary<Type, string> eventNames, int chunkSize, TimeProvider clock,
-        TimeSpan rebuildBatchTime, RebuildBudget rebuildMemory)
+        TimeSpan rebuildBatchTime, long rebuildMemory)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         (_builder, _shard, _chunkSize, _clock, _rebuildBatchTime, _rebuildMemory) = (builder, shard, chunkSize, clock, rebuildBatchTime, rebuildMemory);
@@ -262,7 +262,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
 
             target.HardDeleteWhere<SetAsideEvent>(s => s.Projection == Name);
             (run.Cleared, run.Written, run.Processed) = (true, 0, 0);
-            Forget();
+            _cache = null;
             return;
         }
 
@@ -271,8 +271,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         var written = run.WrittenThrough();
         if (_cache is not { } cache || cache.RebuildId != run.Id || cache.Written != written)
         {
-            Forget();
-            _cache = cache = new RebuildCache(run.Id, written, complete: written == 0, operations.DocumentStore.Options.Serializer(), _rebuildMemory, Name);
+            _cache = cache = new RebuildCache(run.Id, written, complete: written == 0, operations.DocumentStore.Options.Serializer(), _rebuildMemory);
         }
 
         // Everything of this projection's types older than this batch is what the live projection processed before it.
@@ -303,7 +302,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         catch
         {
             // What a chunk left half-applied in memory must not be built on.
-            Forget();
+            _cache = null;
             throw;
         }
 
@@ -316,16 +315,9 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         if (caughtUp)
         {
             // The batch's own events are in the slot now: if it is rolled back, the next one starts again from the slot.
-            Forget();
+            _cache = null;
             slots.Finish(RebuildRun.Completed, _clock.GetUtcNow(), coverage: _builder.Coverage);
         }
-    }
-
-    /// <summary>Lets go of the rebuild's documents in memory, and of their share of the node's budget.</summary>
-    private void Forget()
-    {
-        _cache?.Release();
-        _cache = null;
     }
 
     /// <summary>

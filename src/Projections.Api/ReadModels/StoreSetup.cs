@@ -98,11 +98,10 @@ public static class StoreSetup
                 }
             });
 
-            var rebuildMemory = new RebuildBudget((long)(settings.RebuildMemory * 1024 * 1024));
             foreach (var projection in catalogue.Projections)
             {
                 opts.Projections.Add(new SlottedProjection(projection.Builder, projection.Shard, eventNames, settings.RebuildChunkSize, TimeProvider.System,
-                        settings.RebuildBatchTime, rebuildMemory),
+                        settings.RebuildBatchTime, (long)(settings.RebuildMemory * 1024 * 1024 / catalogue.Projections.Count)),
                     ProjectionLifecycle.Async, projection.Name, o =>
                     {
                         o.BatchSize = settings.BatchSize;
