@@ -23,9 +23,6 @@ public sealed class RebuildCache
     /// <summary>What one document costs besides its JSON: the dictionary entry, its id and the array's header.</summary>
     private const int EntryOverhead = 112;
 
-    /// <summary>Room a document's buffer leaves to grow into (figures grow a few digits at a time).</summary>
-    private const int Slack = 32;
-
     private readonly Dictionary<Type, Dictionary<string, Entry>> _documents = [];
     private readonly Dictionary<string, SetAsideEvent> _setAside = new(StringComparer.Ordinal);
     private readonly ISerializer _serializer;
@@ -79,19 +76,10 @@ public sealed class RebuildCache
         {
             buffer.ResetWrittenCount();
             _serializer.WriteTo(buffer, document);
-            var json = buffer.WrittenSpan;
+            var json = buffer.WrittenSpan.ToArray();
             ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(Map(type), id, out var existed);
-            // A document changed chunk after chunk keeps its buffer while it fits: a new array each time would outlive
-            // the young generation (the cache holds it) and die later, which is what grew the collector's older heaps.
-            var held = existed ? entry.Json : null;
-            if (held is null || held.Length < json.Length || held.Length > 2 * json.Length + Slack)
-            {
-                held = new byte[json.Length + json.Length / 4 + Slack];
-            }
-
-            json.CopyTo(held);
-            Bytes += held.Length - (existed ? entry.Json.Length : -EntryOverhead);
-            entry = new Entry(held, json.Length, _stamp, Dirty: true);
+            Bytes += json.Length - (existed ? entry.Json.Length : -EntryOverhead);
+            entry = new Entry(json, _stamp, Dirty: true);
         }
 
         foreach (var e in setAside)
@@ -119,7 +107,7 @@ public sealed class RebuildCache
                 if (entry.Dirty)
                 {
                     ids.Add(id);
-                    json.Add(entry.Json.AsSpan(0, entry.Length).ToArray());
+                    json.Add(entry.Json);
                 }
             }
 
@@ -223,9 +211,7 @@ public sealed class RebuildCache
     private Dictionary<string, Entry> Map(Type type) =>
         _documents.TryGetValue(type, out var map) ? map : _documents[type] = new Dictionary<string, Entry>(StringComparer.Ordinal);
 
-    /// <summary>A document held: its JSON (the first <paramref name="Length"/> bytes of <paramref name="Json"/>), the chunk
-    /// that last changed it, and whether that change waits to be written.</summary>
-    private record struct Entry(byte[] Json, int Length, int Stamp, bool Dirty);
+    private record struct Entry(byte[] Json, int Stamp, bool Dirty);
 
     private sealed class CachedSource(RebuildCache cache, IQuerySession slot) : IDocumentSource
     {
@@ -239,7 +225,7 @@ public sealed class RebuildCache
             {
                 if (map.TryGetValue(id, out var entry))
                 {
-                    found[id] = cache._serializer.FromJson<T>(new MemoryStream(entry.Json, 0, entry.Length, writable: false));
+                    found[id] = cache._serializer.FromJson<T>(new MemoryStream(entry.Json, writable: false));
                 }
                 else if (!cache.Complete || cache.MayBeWritten(typeof(T), id))
                 {
