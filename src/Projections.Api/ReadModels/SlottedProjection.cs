@@ -29,10 +29,6 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     /// <summary>The documents of the rebuild in progress, when this node runs it (one batch at a time: no locking).</summary>
     private RebuildCache? _cache;
 
-    /// <summary>The chunk of history after the one being applied, read meanwhile (PostgreSQL's work and this node's overlap):
-    /// for which cache, after which sequence and before which, and the read itself.</summary>
-    private (RebuildCache Cache, long After, long Before, Task<(List<Sourced> Events, long Last)> Read)? _next;
-
     /// <param name="builder">What the projection does with its events.</param>
     /// <param name="shard">The daemon's shard for the projection (see <see cref="ProjectionCatalogue"/>).</param>
     /// <param name="eventNames">The name each event type is stored under.</param>
@@ -266,7 +262,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
 
             target.HardDeleteWhere<SetAsideEvent>(s => s.Projection == Name);
             (run.Cleared, run.Written, run.Processed) = (true, 0, 0);
-            Forget();
+            _cache = null;
             return;
         }
 
@@ -275,7 +271,6 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         var written = run.WrittenThrough();
         if (_cache is not { } cache || cache.RebuildId != run.Id || cache.Written != written)
         {
-            Forget();
             _cache = cache = new RebuildCache(run.Id, written, complete: written == 0, operations.DocumentStore.Options.Serializer(), _rebuildMemory);
         }
 
@@ -287,12 +282,8 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         {
             do
             {
-                var (chunk, last) = await NextChunkAsync(operations, cache, events[0].Sequence, cancellation);
+                var (chunk, last) = await ReadHistoryAsync(operations, cache.Applied, events[0].Sequence, cancellation);
                 caughtUp = chunk.Count < _chunkSize;
-                if (!caughtUp)
-                {
-                    _next = (cache, last, events[0].Sequence, ReadHistoryAsync(operations, last, events[0].Sequence, cancellation));
-                }
                 if (caughtUp && own.Count > 0)
                 {
                     chunk.AddRange(own);
@@ -311,7 +302,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         catch
         {
             // What a chunk left half-applied in memory must not be built on.
-            Forget();
+            _cache = null;
             throw;
         }
 
@@ -324,55 +315,9 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         if (caughtUp)
         {
             // The batch's own events are in the slot now: if it is rolled back, the next one starts again from the slot.
-            Forget();
+            _cache = null;
             slots.Finish(RebuildRun.Completed, _clock.GetUtcNow(), coverage: _builder.Coverage);
         }
-    }
-
-    /// <summary>Lets go of the rebuild's documents in memory, and of the chunk read ahead for them.</summary>
-    private void Forget()
-    {
-        _cache = null;
-        DropNext();
-    }
-
-    /// <summary>Forgets the chunk read ahead; a read that fails unawaited is observed (it is read again if needed).</summary>
-    private void DropNext()
-    {
-        if (_next is { } next)
-        {
-            _ = next.Read.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            _next = null;
-        }
-    }
-
-    /// <summary>
-    /// The chunk of history after what <paramref name="cache"/> has applied: the one read ahead when it follows on from
-    /// there and holds the same events a read now would (read up to the same sequence, or a full chunk, whose events all
-    /// lie before that sequence anyway); otherwise read now.
-    /// </summary>
-    private async Task<(List<Sourced> Events, long Last)> NextChunkAsync(IDocumentOperations operations, RebuildCache cache, long before,
-        CancellationToken cancellation)
-    {
-        if (_next is { } next && next.Cache == cache && next.After == cache.Applied && next.Before <= before)
-        {
-            _next = null;
-            try
-            {
-                var read = await next.Read;
-                if (next.Before == before || read.Events.Count == _chunkSize)
-                {
-                    return read;
-                }
-            }
-            catch (Exception) when (!cancellation.IsCancellationRequested)
-            {
-                // Read ahead for a batch that was stopped, or failed: read again now.
-            }
-        }
-
-        DropNext();
-        return await ReadHistoryAsync(operations, cache.Applied, before, cancellation);
     }
 
     /// <summary>
