@@ -81,10 +81,10 @@ public sealed class RebuildMemoryTests
     }
 
     /// <summary>
-    /// The chunk after the one being applied is read meanwhile, and may be used by the next batch. Here every batch of
-    /// the rebuild carries live events of its own (no ticks: the pump is off and a step of events is published once the
-    /// previous one is processed), so a chunk read ahead up to one batch's first event and used by a later batch would
-    /// lose that batch's events from the new version.
+    /// Every batch of the rebuild carries live events of its own (no ticks: the pump is off and a step of events is
+    /// published once the previous one is processed). Each batch replays history only up to its first event, and its own
+    /// events reach the new version only through later batches' history: none may be lost on the way (a chunk of history
+    /// read for one batch and used by a later one, as a read-ahead once did, loses them).
     /// </summary>
     [Fact]
     public async Task A_rebuild_whose_every_batch_carries_live_events_misses_none_of_them()
