@@ -168,6 +168,42 @@ public sealed class IngestConcurrencyTests(AppFixture app) : AppTest(app)
     }
 
     [Fact]
+    public async Task A_batch_that_keeps_colliding_with_appends_made_without_the_turn_is_refused_with_nothing_stored_and_counted()
+    {
+        var (host, database) = await AppFixture.BuildWithoutDaemonAsync("contention");
+        await using var _ = host;
+        using var client = host.Server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.Service);
+        await using var db = new NpgsqlConnection(database);
+        await db.OpenAsync();
+
+        // What something appending without the service's turn would cause on every attempt: the database's own
+        // unique-violation error on the event rows, raised by a trigger for as long as the test keeps it.
+        await Execute(db, $"""
+            create function {MartenTables.Schema}.collide() returns trigger language plpgsql as
+              $$ begin raise exception 'duplicate key (test)' using errcode = 'unique_violation'; end $$;
+            create trigger collide before insert on {MartenTables.Schema}.mt_events
+              for each statement execute function {MartenTables.Schema}.collide();
+            """);
+        var batch = Batch("contention");
+        using (var refused = await Post(client, batch).WaitAsync(TimeSpan.FromMinutes(1)))
+        {
+            await AssertRefusedAsync(refused, "colliding with concurrent appends", "Nothing was stored");
+        }
+
+        Assert.Equal(0L, (long)(await Scalar(db, $"select count(*) from {MartenTables.Schema}.mt_events"))!);
+        var scrape = await Prometheus.ScrapeAsync(host);
+        Assert.Equal((1L, 0L, 0L), (Prometheus.Value(scrape, Refused, "contention"), Prometheus.Value(scrape, Refused, "lag"),
+            Prometheus.Value(scrape, Refused, "concurrency")));
+
+        // Once the collisions stop, the same batch is accepted whole.
+        await Execute(db, $"drop trigger collide on {MartenTables.Schema}.mt_events");
+        using var again = await Post(client, batch);
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        Assert.Equal(3, JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement.GetProperty("accepted").GetInt32());
+    }
+
+    [Fact]
     public void A_negative_lag_bound_stops_the_service_naming_the_setting()
     {
         var error = Assert.ThrowsAny<Exception>(() => AppFixture.Build(b => b.UseSetting("Ingest:MaxProjectionLag", "-1")));
