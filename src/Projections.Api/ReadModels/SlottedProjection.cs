@@ -308,7 +308,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
 
         if (caughtUp || cache.Full)
         {
-            cache.Flush(target);
+            cache.Flush(target, final: caughtUp);
             run.Written = cache.Written;
         }
 
