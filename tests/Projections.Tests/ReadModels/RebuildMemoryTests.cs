@@ -230,8 +230,6 @@ public sealed class RebuildMemoryTests
         return await command.ExecuteScalarAsync() is long written ? written : -1;
     }
 
-    /// <summary>Every projection document of every projection's active slot, by table and id, as JSON text (set-aside
-    /// events without the time they were set aside).</summary>
     /// <summary>
     /// The rebuild analyzed every document table it wrote (a manual <c>ANALYZE</c>: autovacuum's sets
     /// <c>last_autoanalyze</c> instead), last after its final writes: the planner counts exactly the rows there are. A
@@ -260,6 +258,8 @@ public sealed class RebuildMemoryTests
         }
     }
 
+    /// <summary>Every projection document of every projection's active slot, by table and id, as JSON text (set-aside
+    /// events without the time they were set aside).</summary>
     private static async Task<Dictionary<string, string>> DocumentsAsync(string database, AppFixture? app = null)
     {
         string[] tables =
