@@ -15,18 +15,19 @@ namespace Projections.Ingest;
 /// stored event's id and the database keeps event ids unique, so a duplicate is refused however it arrives (same batch,
 /// later batch, concurrent request, another instance). Nothing of a failed attempt is committed.
 /// <para>
-/// Appends take turns, cluster-wide, on a transaction-level advisory lock taken before anything else: the look-up of
-/// stored ids and the append then see every batch committed before, so a duplicate delivered by two publishers at once
+/// Appends take turns, cluster-wide, on a transaction-level advisory lock taken before anything else: the append's look-up
+/// of stored ids then sees every batch committed before, so a duplicate delivered by two publishers at once
 /// is found as stored by the second instead of colliding with the first. A collision used to roll the loser back after
 /// it had drawn sequence numbers, and the daemon waits for such a gap to go stale (3 s) before it moves on: every racing
 /// duplicate stalled publish-to-visible by 3 s. Taking turns also commits sequence numbers in order, so the high-water
-/// mark never waits for an append still in flight. One batch appends in milliseconds, so turns cost little.
+/// mark never waits for an append still in flight. A turn is the lock and one statement (the batch is serialized and its
+/// arrays built before taking it), so turns cost little.
 /// </para>
 /// <para>
-/// The batch is written with one set-based statement rather than Marten's per-stream append function: it bumps every
-/// touched stream's version with one upsert of <c>mt_streams</c> (row locks taken in stream id order, so concurrent
-/// batches over the same entities queue instead of deadlocking) and inserts every event with one insert into
-/// <c>mt_events</c>, writing the same columns Marten's quick append writes. A batch touches hundreds of streams with
+/// The batch is written with one set-based statement rather than Marten's per-stream append function: it leaves out the
+/// events already stored, bumps every touched stream's version with one upsert of <c>mt_streams</c> (row locks taken in
+/// stream id order, so concurrent batches over the same entities queue instead of deadlocking) and inserts every new
+/// event with one insert into <c>mt_events</c>, writing the same columns Marten's quick append writes. A batch touches hundreds of streams with
 /// about one event each; one function call, three lookups and two writes per stream made the append the largest
 /// cost of ingest in PostgreSQL.
 /// </para>
@@ -45,13 +46,14 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
     {
         using var activity = Telemetry.Source.StartActivity("ingest batch");
         activity?.SetTag("projections.batch.size", envelopes.Count);
-        var ids = envelopes.Select(e => e.Id).Distinct().ToArray();
         var database = (IMartenDatabase)store.Storage.Database;
         if (((StoreOptions)store.Options).AutoCreateSchemaObjects != AutoCreate.None)
         {
             await database.EnsureStorageExistsAsync(typeof(IEvent), cancellation);
         }
 
+        // Everything the statement needs is made before taking a turn: the turn is only the database's work.
+        var parameters = Parameters(envelopes);
         for (var attempt = 1; ; attempt++)
         {
             await using var connection = database.CreateConnection();
@@ -62,31 +64,18 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
                 await turn.ExecuteNonQueryAsync(cancellation);
             }
 
-            var seen = new HashSet<Guid>();
-            await using (var command = new NpgsqlCommand(MartenTables.StoredEventIds, connection, transaction) { Parameters = { new() { Value = ids } } })
-            await using (var reader = await command.ExecuteReaderAsync(cancellation))
-            {
-                while (await reader.ReadAsync(cancellation))
-                {
-                    seen.Add(reader.GetGuid(0));
-                }
-            }
-
-            var appended = envelopes.Where(e => seen.Add(e.Id)).ToList();
-            if (appended.Count == 0)
-            {
-                await using var last = new NpgsqlCommand(MartenTables.LastSequence, connection, transaction);
-                var current = (long)(await last.ExecuteScalarAsync(cancellation))!;
-                metrics.Ingested(0, envelopes.Count);
-                return new IngestReceipt(0, envelopes.Count, current);
-            }
-
             try
             {
-                var lastSequence = await AppendAsync(connection, transaction, appended, cancellation);
+                var (fresh, appended, lastSequence) = await AppendAsync(connection, transaction, parameters, cancellation);
+                if (appended != fresh)
+                {
+                    throw new InvalidOperationException($"Appended {appended} of {fresh} new events; the batch was not committed.");
+                }
+
                 await transaction.CommitAsync(cancellation);
-                metrics.Ingested(appended.Count, envelopes.Count - appended.Count);
-                return new IngestReceipt(appended.Count, envelopes.Count - appended.Count, lastSequence);
+                var accepted = (int)appended;
+                metrics.Ingested(accepted, envelopes.Count - accepted);
+                return new IngestReceipt(accepted, envelopes.Count - accepted, lastSequence);
             }
             catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected)
             {
@@ -104,61 +93,55 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
         }
     }
 
-    private async Task<long> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Envelope> envelopes,
-        CancellationToken cancellation)
+    /// <summary>The statement's arrays: each envelope id once (its first occurrence), in batch order, with the event
+    /// serialized as it is stored.</summary>
+    private object[] Parameters(IReadOnlyList<Envelope> envelopes)
     {
-        // Streams in id order (the order their rows are locked in); per stream, how many events it gets.
-        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var serializer = store.Options.Serializer();
+        var seen = new HashSet<Guid>(envelopes.Count);
+        var (eventIds, streams, data, types, dotnet) = (new List<Guid>(envelopes.Count), new List<string>(envelopes.Count),
+            new List<string>(envelopes.Count), new List<string>(envelopes.Count), new List<string>(envelopes.Count));
         foreach (var envelope in envelopes)
         {
-            counts[envelope.StreamKey] = counts.GetValueOrDefault(envelope.StreamKey) + 1;
-        }
+            if (!seen.Add(envelope.Id))
+            {
+                continue;
+            }
 
-        var serializer = store.Options.Serializer();
-        var n = envelopes.Count;
-        var (eventIds, streams, later, data, types, dotnet) = (new Guid[n], new string[n], new long[n], new string[n], new string[n], new string[n]);
-        var remaining = new Dictionary<string, long>(counts, StringComparer.Ordinal);
-        for (var i = 0; i < n; i++)
-        {
-            var envelope = envelopes[i];
             var mapping = _mappings.GetOrAdd(envelope.Event.GetType(), type =>
             {
                 var m = store.Options.Events.AllKnownEventTypes().Single(t => t.EventType == type);
                 return (m.EventTypeName, m.DotNetTypeName);
             });
-            eventIds[i] = envelope.Id;
-            streams[i] = envelope.StreamKey;
-            later[i] = --remaining[envelope.StreamKey];
-            data[i] = serializer.ToJson(envelope.Event);
-            (types[i], dotnet[i]) = mapping;
+            eventIds.Add(envelope.Id);
+            streams.Add(envelope.StreamKey);
+            data.Add(serializer.ToJson(envelope.Event));
+            types.Add(mapping.Name);
+            dotnet.Add(mapping.DotNet);
         }
 
+        return [eventIds.ToArray(), streams.ToArray(), data.ToArray(), types.ToArray(), dotnet.ToArray()];
+    }
+
+    private static async Task<(long Fresh, long Appended, long LastSequence)> AppendAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, object[] parameters, CancellationToken cancellation)
+    {
         await using var command = new NpgsqlCommand(MartenTables.AppendEvents, connection, transaction)
         {
             Parameters =
             {
                 new() { Value = StorageConstants.DefaultTenantId },
-                new() { Value = counts.Keys.ToArray() },
-                new() { Value = counts.Values.ToArray() },
-                new() { Value = (long)n },
-                new() { Value = eventIds },
-                new() { Value = streams },
-                new() { Value = later },
-                new() { Value = data, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
-                new() { Value = types },
-                new() { Value = dotnet },
+                new() { Value = parameters[0] },
+                new() { Value = parameters[1] },
+                new() { Value = parameters[2], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
+                new() { Value = parameters[3] },
+                new() { Value = parameters[4] },
             },
         };
 
         await using var reader = await command.ExecuteReaderAsync(cancellation);
         await reader.ReadAsync(cancellation);
-        var (written, lastSequence) = (reader.GetInt64(0), reader.GetInt64(1));
-        if (written != n)
-        {
-            throw new InvalidOperationException($"Appended {written} of {n} events; the batch was not committed.");
-        }
-
-        return lastSequence;
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 }
 

@@ -17,41 +17,45 @@ public static class MartenTables
 
     // ---- Events (Ingest/EventIngestor.cs) ----
 
-    /// <summary>Which of the ids ($1 uuid[]) are stored already.</summary>
-    public const string StoredEventIds = $"select id from {Schema}.mt_events where id = any($1)";
-
     /// <summary>The last event's sequence (0 in an empty store).</summary>
     public const string LastSequence = $"select coalesce(max(seq_id), 0) from {Schema}.mt_events";
 
     /// <summary>
-    /// A batch appended with one statement, as Marten's quick append writes it: one upsert bumps the version of every
-    /// touched stream ($2 ids in lock order, $3 their event counts), one insert stores every event ($5 ids, $6 streams,
-    /// $7 how many of the stream's events follow it in the batch, $8 data, $9 type names, $10 .NET type names) with
-    /// sequence numbers drawn in batch order ($4 events), for tenant $1. An event's version is its stream's new version
-    /// minus the events after it. Answers the count appended and the last sequence, and wakes the daemon as Marten's
-    /// appends do (delivered on commit).
+    /// A batch appended with one statement, as Marten's quick append writes it, each event at most once: the events ($2
+    /// ids, distinct; $3 streams; $4 data; $5 type names; $6 .NET type names, for tenant $1) whose ids are not stored
+    /// yet, in batch order, draw their sequence numbers; one upsert bumps the version of every stream they touch (rows
+    /// locked in stream id order); one insert stores them, an event's version being its stream's new version minus the
+    /// batch's events of that stream after it. Answers how many were appended and the last sequence (of this batch, or
+    /// the store's when nothing was new), and wakes the daemon as Marten's appends do (delivered on commit) when
+    /// something was. Its snapshot must see every append committed before (appends take turns, EventIngestor).
     /// </summary>
     public const string AppendEvents = $"""
-        with streams as (
+        with fresh as materialized (
+            select e.id, e.stream, e.data, e.type, e.dotnet, row_number() over (order by e.ord) as ord,
+                count(*) over (partition by e.stream order by e.ord rows between 1 following and unbounded following) as later
+            from unnest($2::uuid[], $3::varchar[], $4::jsonb[], $5::varchar[], $6::varchar[])
+                with ordinality as e(id, stream, data, type, dotnet, ord)
+            where not exists (select 1 from {Schema}.mt_events m where m.id = e.id)
+        ), streams as (
             insert into {Schema}.mt_streams as s (id, type, version, timestamp, tenant_id)
-            select t.id, null, t.n, now(), $1 from unnest($2::varchar[], $3::bigint[]) with ordinality as t(id, n, ord)
-            order by t.ord
+            select f.stream, null, count(*), now(), $1 from fresh f group by f.stream order by f.stream
             on conflict (id) do update set version = s.version + excluded.version, timestamp = excluded.timestamp
             returning s.id, s.version
         ), seqs as materialized (
             select g.ord, nextval('{Schema}.mt_events_sequence') as seq_id
-            from generate_series(1::bigint, $4::bigint) as g(ord)
+            from generate_series(1::bigint, (select count(*) from fresh)) as g(ord)
         ), appended as (
             insert into {Schema}.mt_events
                 (seq_id, id, stream_id, version, data, type, tenant_id, timestamp, mt_dotnet_type, is_archived)
-            select seqs.seq_id, e.id, e.stream, streams.version - e.later, e.data, e.type, $1, now(), e.dotnet, false
-            from unnest($5::uuid[], $6::varchar[], $7::bigint[], $8::jsonb[], $9::varchar[], $10::varchar[])
-                with ordinality as e(id, stream, later, data, type, dotnet, ord)
-            join seqs on seqs.ord = e.ord
-            join streams on streams.id = e.stream
+            select seqs.seq_id, f.id, f.stream, streams.version - f.later, f.data, f.type, $1, now(), f.dotnet, false
+            from fresh f
+            join seqs on seqs.ord = f.ord
+            join streams on streams.id = f.stream
             returning seq_id
         )
-        select count(*), coalesce(max(seq_id), 0), pg_notify('{Marten.Events.Daemon.HighWater.PostgresqlListenWakeup.DefaultChannel}', '')
+        select (select count(*) from fresh), count(*),
+            coalesce(max(seq_id), (select coalesce(max(seq_id), 0) from {Schema}.mt_events)),
+            case when count(*) > 0 then pg_notify('{Marten.Events.Daemon.HighWater.PostgresqlListenWakeup.DefaultChannel}', '') end
         from appended
         """;
 

@@ -18,7 +18,7 @@ public sealed partial class MartenTablesSchemaTests(AppFixture app) : AppTest(ap
 {
     public static TheoryData<string> Statements => new()
     {
-        nameof(MartenTables.StoredEventIds), nameof(MartenTables.LastSequence), nameof(MartenTables.AppendEvents), nameof(MartenTables.HistoryChunk),
+        nameof(MartenTables.LastSequence), nameof(MartenTables.AppendEvents), nameof(MartenTables.HistoryChunk),
         nameof(MartenTables.EventsBySequence), nameof(MartenTables.OwnEventsThrough), nameof(MartenTables.FirstAppendAfter), nameof(MartenTables.MartenDeadLetters),
         nameof(MartenTables.UpsertDocuments), nameof(MartenTables.BaselineUsers), nameof(MartenTables.BaselineProducts),
         nameof(MartenTables.BaselineAnalytics),
@@ -30,10 +30,9 @@ public sealed partial class MartenTablesSchemaTests(AppFixture app) : AppTest(ap
     {
         var (sql, parameters) = statement switch
         {
-            nameof(MartenTables.StoredEventIds) => (MartenTables.StoredEventIds, new object[] { Array.Empty<Guid>() }),
-            nameof(MartenTables.LastSequence) => (MartenTables.LastSequence, []),
-            nameof(MartenTables.AppendEvents) => (MartenTables.AppendEvents, ["*DEFAULT*", Array.Empty<string>(), Array.Empty<long>(), 0L,
-                Array.Empty<Guid>(), Array.Empty<string>(), Array.Empty<long>(), Jsonb([]), Array.Empty<string>(), Array.Empty<string>()]),
+            nameof(MartenTables.LastSequence) => (MartenTables.LastSequence, Array.Empty<object>()),
+            nameof(MartenTables.AppendEvents) => (MartenTables.AppendEvents, ["*DEFAULT*", Array.Empty<Guid>(), Array.Empty<string>(), Jsonb([]),
+                Array.Empty<string>(), Array.Empty<string>()]),
             nameof(MartenTables.HistoryChunk) => (MartenTables.HistoryChunk, [0L, 10L, new[] { "order.placed" }, 10]),
             nameof(MartenTables.EventsBySequence) => (MartenTables.EventsBySequence, [new[] { 1L }]),
             nameof(MartenTables.OwnEventsThrough) => (MartenTables.OwnEventsThrough, [new[] { "order.placed" }, 10L]),
