@@ -113,6 +113,9 @@ public static class StoreSetup
                     });
             }
 
+            // Room on mt_streams' pages for the version bumps of every append (StreamsFillFactor).
+            opts.Storage.Add(new StreamsFillFactor.Feature(opts));
+
             opts.RegisterDocumentType<ProjectionSlots>();
             opts.RegisterDocumentType<SetAsideEvent>();
             return opts;
