@@ -103,7 +103,8 @@ namespace Projections.Bench
     public sealed record SizeResult(string Size, long Events, double PublishSeconds, double PublishEventsPerSecond, double IngestSeconds, double IngestEventsPerSecond, double RebuildSeconds,
         double RebuildEventsPerSecond, long PeakMemoryBytes, IReadOnlyList<ReadResult> Reads, double IngestServiceCpuSeconds = 0,
         double IngestMachineCpuSeconds = 0, FreshnessResult? FreshnessOnePublisher = null, FreshnessResult? FreshnessFourPublishers = null,
-        HotVisitorResult? HotVisitor = null, StreamsResult? Streams = null, BusyResult? Busy = null);
+        HotVisitorResult? HotVisitor = null, StreamsResult? Streams = null, BusyResult? Busy = null,
+        IReadOnlyDictionary<string, double>? RebuildSecondsByProjection = null);
 
     public sealed class SizeRun(BenchOptions options, ShopSize size)
     {
@@ -192,14 +193,15 @@ namespace Projections.Bench
             }
 
             var rebuild = 0.0;
+            IReadOnlyDictionary<string, double>? rebuildByProjection = null;
             if (options.Runs("rebuild"))
             {
                 Console.WriteLine("Rebuilding every projection (online, blue/green)...");
                 clock.Restart();
-                await RebuildAllAsync(http);
+                rebuildByProjection = await RebuildAllAsync(http, clock);
                 rebuild = clock.Elapsed.TotalSeconds;
-                Console.WriteLine($"Rebuild: {rebuild:F1} s ({events / rebuild:F0} events/s); service peak memory so far " +
-                                  $"{service.PeakMemoryBytes() / 1048576.0:F0} MB");
+                Console.WriteLine($"Rebuild: {rebuild:F1} s ({events / rebuild:F0} events/s; {Report.ByProjection(rebuildByProjection)}); " +
+                                  $"service peak memory so far {service.PeakMemoryBytes() / 1048576.0:F0} MB");
             }
 
             HotVisitorResult? hot = null;
@@ -239,7 +241,7 @@ namespace Projections.Bench
 
             service.Stop();
             return new SizeResult(size.Name, events, publish, events / publish, ingest, events / ingest, rebuild, rebuild > 0 ? events / rebuild : 0, peak, reads,
-                serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot, live, busy);
+                serviceCpu.TotalSeconds, machineCpu.TotalSeconds, one, four, hot, live, busy, rebuildByProjection);
         }
 
         /// <summary>
@@ -361,9 +363,12 @@ namespace Projections.Bench
         /// Rebuilds every projection the way an operator does, while the service keeps serving: requests a rebuild of each
         /// (they run side by side) and polls their status until all have completed.
         /// </summary>
-        private static async Task RebuildAllAsync(HttpClient http)
+        /// <returns>When each projection's rebuild completed, in seconds on <paramref name="clock"/>, by projection: the
+        /// projections rebuild side by side, so the whole takes as long as the slowest.</returns>
+        private static async Task<IReadOnlyDictionary<string, double>> RebuildAllAsync(HttpClient http, Stopwatch clock)
         {
-            var pending = new List<string>();
+            var pending = new Dictionary<string, string>();
+            var completed = new Dictionary<string, double>();
             var projections = JsonDocument.Parse(await http.GetStringAsync("/api/admin/projections")).RootElement.GetProperty("projections")
                 .EnumerateArray().Select(p => p.GetProperty("name").GetString()!).ToList();
             foreach (var name in projections)
@@ -374,18 +379,21 @@ namespace Projections.Bench
                     throw new InvalidOperationException($"Rebuild of {name} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
                 }
 
-                pending.Add(JsonDocument.Parse(await response.Content.ReadAsStreamAsync()).RootElement.GetProperty("statusUrl").GetString()!);
+                pending[name] = JsonDocument.Parse(await response.Content.ReadAsStreamAsync()).RootElement.GetProperty("statusUrl").GetString()!;
             }
 
             var deadline = Stopwatch.StartNew();
             while (pending.Count > 0)
             {
-                foreach (var url in pending.ToList())
+                foreach (var (name, url) in pending.ToList())
                 {
                     var status = JsonDocument.Parse(await http.GetStringAsync(url)).RootElement;
                     switch (status.GetProperty("status").GetString())
                     {
-                        case "completed": pending.Remove(url); break;
+                        case "completed":
+                            pending.Remove(name);
+                            completed[name] = clock.Elapsed.TotalSeconds;
+                            break;
                         case "failed": throw new InvalidOperationException($"Rebuild failed: {status}");
                     }
                 }
@@ -397,6 +405,8 @@ namespace Projections.Bench
 
                 await Task.Delay(20);
             }
+
+            return completed;
         }
 
         /// <summary>Until every projection has processed through the last sequence (each try waits up to 5 s server-side).</summary>
