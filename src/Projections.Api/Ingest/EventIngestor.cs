@@ -15,9 +15,9 @@ namespace Projections.Ingest;
 /// stored event's id and the database keeps event ids unique, so a duplicate is refused however it arrives (same batch,
 /// later batch, concurrent request, another instance). Nothing of a failed attempt is committed.
 /// <para>
-/// Appends take turns, cluster-wide, on a transaction-level advisory lock taken before anything else: the append's look-up
-/// of stored ids then sees every batch committed before, so a duplicate delivered by two publishers at once
-/// is found as stored by the second instead of colliding with the first. A collision used to roll the loser back after
+/// Appends take turns, cluster-wide, on a transaction-level advisory lock taken before anything else: the append's
+/// look-up of stored ids then sees every batch committed before, so a duplicate delivered by two publishers at once is
+/// found as stored by the second instead of colliding with the first. A collision used to roll the loser back after
 /// it had drawn sequence numbers, and the daemon waits for such a gap to go stale (3 s) before it moves on: every racing
 /// duplicate stalled publish-to-visible by 3 s. Taking turns also commits sequence numbers in order, so the high-water
 /// mark never waits for an append still in flight. A turn is the lock and one statement (the batch is serialized and its
@@ -27,9 +27,9 @@ namespace Projections.Ingest;
 /// The batch is written with one set-based statement rather than Marten's per-stream append function: it leaves out the
 /// events already stored, bumps every touched stream's version with one upsert of <c>mt_streams</c> (row locks taken in
 /// stream id order, so concurrent batches over the same entities queue instead of deadlocking) and inserts every new
-/// event with one insert into <c>mt_events</c>, writing the same columns Marten's quick append writes. A batch touches hundreds of streams with
-/// about one event each; one function call, three lookups and two writes per stream made the append the largest
-/// cost of ingest in PostgreSQL.
+/// event with one insert into <c>mt_events</c>, writing the same columns Marten's quick append writes. A batch touches
+/// hundreds of streams with about one event each; one function call, three lookups and two writes per stream made the
+/// append the largest cost of ingest in PostgreSQL.
 /// </para>
 /// </summary>
 public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metrics, ILogger<EventIngestor> logger)
@@ -53,7 +53,7 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
         }
 
         // Everything the statement needs is made before taking a turn: the turn is only the database's work.
-        var parameters = Parameters(envelopes);
+        var batch = Batch.Of(envelopes, store.Options.Serializer(), Mapping);
         for (var attempt = 1; ; attempt++)
         {
             await using var connection = database.CreateConnection();
@@ -66,7 +66,7 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
 
             try
             {
-                var (fresh, appended, lastSequence) = await AppendAsync(connection, transaction, parameters, cancellation);
+                var (fresh, appended, lastSequence) = await AppendAsync(connection, transaction, batch, cancellation);
                 if (appended != fresh)
                 {
                     throw new InvalidOperationException($"Appended {appended} of {fresh} new events; the batch was not committed.");
@@ -93,49 +93,39 @@ public sealed class EventIngestor(IDocumentStore store, ProjectionsMetrics metri
         }
     }
 
+    private (string Name, string DotNet) Mapping(Type type) => _mappings.GetOrAdd(type, t =>
+    {
+        var m = store.Options.Events.AllKnownEventTypes().Single(e => e.EventType == t);
+        return (m.EventTypeName, m.DotNetTypeName);
+    });
+
     /// <summary>The statement's arrays: each envelope id once (its first occurrence), in batch order, with the event
     /// serialized as it is stored.</summary>
-    private object[] Parameters(IReadOnlyList<Envelope> envelopes)
+    private sealed record Batch(Guid[] Ids, string[] Streams, string[] Data, string[] Types, string[] DotNetTypes)
     {
-        var serializer = store.Options.Serializer();
-        var seen = new HashSet<Guid>(envelopes.Count);
-        var (eventIds, streams, data, types, dotnet) = (new List<Guid>(envelopes.Count), new List<string>(envelopes.Count),
-            new List<string>(envelopes.Count), new List<string>(envelopes.Count), new List<string>(envelopes.Count));
-        foreach (var envelope in envelopes)
+        public static Batch Of(IReadOnlyList<Envelope> envelopes, ISerializer serializer, Func<Type, (string Name, string DotNet)> mapping)
         {
-            if (!seen.Add(envelope.Id))
-            {
-                continue;
-            }
-
-            var mapping = _mappings.GetOrAdd(envelope.Event.GetType(), type =>
-            {
-                var m = store.Options.Events.AllKnownEventTypes().Single(t => t.EventType == type);
-                return (m.EventTypeName, m.DotNetTypeName);
-            });
-            eventIds.Add(envelope.Id);
-            streams.Add(envelope.StreamKey);
-            data.Add(serializer.ToJson(envelope.Event));
-            types.Add(mapping.Name);
-            dotnet.Add(mapping.DotNet);
+            var seen = new HashSet<Guid>(envelopes.Count);
+            var unique = envelopes.Where(e => seen.Add(e.Id)).ToList();
+            var mappings = unique.Select(e => mapping(e.Event.GetType())).ToList();
+            return new Batch([.. unique.Select(e => e.Id)], [.. unique.Select(e => e.StreamKey)], [.. unique.Select(e => serializer.ToJson(e.Event))],
+                [.. mappings.Select(m => m.Name)], [.. mappings.Select(m => m.DotNet)]);
         }
-
-        return [eventIds.ToArray(), streams.ToArray(), data.ToArray(), types.ToArray(), dotnet.ToArray()];
     }
 
     private static async Task<(long Fresh, long Appended, long LastSequence)> AppendAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, object[] parameters, CancellationToken cancellation)
+        NpgsqlTransaction transaction, Batch batch, CancellationToken cancellation)
     {
         await using var command = new NpgsqlCommand(MartenTables.AppendEvents, connection, transaction)
         {
             Parameters =
             {
                 new() { Value = StorageConstants.DefaultTenantId },
-                new() { Value = parameters[0] },
-                new() { Value = parameters[1] },
-                new() { Value = parameters[2], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
-                new() { Value = parameters[3] },
-                new() { Value = parameters[4] },
+                new() { Value = batch.Ids },
+                new() { Value = batch.Streams },
+                new() { Value = batch.Data, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
+                new() { Value = batch.Types },
+                new() { Value = batch.DotNetTypes },
             },
         };
 
