@@ -32,8 +32,9 @@ public sealed class StreamsFillFactor : ISchemaObject
     public void WriteCreateStatement(Migrator migrator, TextWriter writer) =>
         writer.WriteLine($"alter table {MartenTables.Schema}.{Table} set (fillfactor = {Percent});");
 
+    // Written also where the event store's tables go first (a teardown): then there is nothing left to reset.
     public void WriteDropStatement(Migrator rules, TextWriter writer) =>
-        writer.WriteLine($"alter table {MartenTables.Schema}.{Table} reset (fillfactor);");
+        writer.WriteLine($"alter table if exists {MartenTables.Schema}.{Table} reset (fillfactor);");
 
     public void ConfigureQueryCommand(DbCommandBuilder builder)
     {
