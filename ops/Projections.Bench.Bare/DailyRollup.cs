@@ -18,35 +18,40 @@ public static partial class DailyRollup
 {
     private const string Table = "bench_daily_rollup";
 
-    /// <summary>The rollup's figures: its column, the field of the service's day bucket it is filled from, and the
-    /// answer's field.</summary>
-    private static readonly (string Column, string Bucket, string Answer)[] Figures =
+    /// <summary>The rollup's figures: its column, the service's day bucket it is filled from (<c>g</c>: the gallery's,
+    /// <c>r</c>: the referral buckets), its field there, and the answer's field.</summary>
+    private static readonly (string Column, string From, string Bucket, string Answer)[] Figures =
     [
-        ("orders", "orders", "totalOrders"), ("revenue", "revenue", "totalRevenue"), ("items_sold", "itemsSold", "totalItemsSold"),
-        ("new_carts", "newCarts", "newCarts"), ("active_carts", "activeCarts", "activeCarts"),
-        ("checked_out_active_carts", "checkedOutActiveCarts", "checkedOutActiveCarts"), ("active_cart_value", "activeCartValue", "activeCartValue"),
-        ("active_cart_items", "activeCartItems", "activeCartItems"), ("referrals", "referrals", "totalReferrals"),
-        ("conversions", "conversions", "conversions"), ("attributed_revenue", "attributedRevenue", "attributedRevenue"),
+        ("orders", "g", "orders", "totalOrders"), ("revenue", "g", "revenue", "totalRevenue"), ("items_sold", "g", "itemsSold", "totalItemsSold"),
+        ("new_carts", "g", "newCarts", "newCarts"), ("active_carts", "g", "activeCarts", "activeCarts"),
+        ("checked_out_active_carts", "g", "checkedOutActiveCarts", "checkedOutActiveCarts"),
+        ("active_cart_value", "g", "activeCartValue", "activeCartValue"), ("active_cart_items", "g", "activeCartItems", "activeCartItems"),
+        ("referrals", "r", "referrals", "totalReferrals"), ("conversions", "r", "conversions", "conversions"),
+        ("attributed_revenue", "r", "attributedRevenue", "attributedRevenue"),
     ];
 
     [GeneratedRegex("^[a-z_]+$")]
     private static partial Regex StatusName();
 
     /// <summary>Creates the rollup once, from the service's UTC day buckets in the run's database (the same figures by
-    /// day that the analytics sum; the benchmark checks the peer's answer against the service's), and answers ranges.</summary>
+    /// day that the analytics sum, the gallery's and the referrals' in one row; the benchmark checks the peer's answer
+    /// against the service's), and answers ranges.</summary>
     /// <param name="connectionString">The benchmark's database.</param>
-    /// <param name="buckets">The service's table of analytics buckets.</param>
-    /// <param name="tenant">The slot the buckets are read from.</param>
+    /// <param name="buckets">The service's table of the gallery's analytics buckets.</param>
+    /// <param name="tenant">The slot the gallery's buckets are read from.</param>
+    /// <param name="referralBuckets">The service's table of referral buckets.</param>
+    /// <param name="referralTenant">The slot the referral buckets are read from.</param>
     /// <param name="statuses">The order statuses (the wire names), each a column.</param>
-    public static async Task<RequestDelegate> CreateAsync(string connectionString, string buckets, string tenant, IReadOnlyList<string> statuses)
+    public static async Task<RequestDelegate> CreateAsync(string connectionString, string buckets, string tenant, string referralBuckets,
+        string referralTenant, IReadOnlyList<string> statuses)
     {
         if (statuses.FirstOrDefault(s => !StatusName().IsMatch(s)) is { } bad)
         {
             throw new ArgumentException($"Not a status name: '{bad}'");
         }
 
-        var columns = Figures.Select(f => (f.Column, Source: $"data->'figures'->>'{f.Bucket}'"))
-            .Concat(statuses.Select(s => (Column: "status_" + s, Source: $"data->'figures'->'statuses'->>'{s}'")))
+        var columns = Figures.Select(f => (f.Column, Source: $"{f.From}.data->'figures'->>'{f.Bucket}'"))
+            .Concat(statuses.Select(s => (Column: "status_" + s, Source: $"g.data->'figures'->'statuses'->>'{s}'")))
             .ToList();
         var database = NpgsqlDataSource.Create(connectionString);
         string[] create =
@@ -54,8 +59,8 @@ public static partial class DailyRollup
             $"drop table if exists {Table}",
             $"create table {Table} (day date primary key, {string.Join(", ", columns.Select(c => c.Column + " numeric not null"))})",
             $"insert into {Table} (day, {string.Join(", ", columns.Select(c => c.Column))}) " +
-            $"select substr(id, 5)::date, {string.Join(", ", columns.Select(c => $"coalesce(({c.Source})::numeric, 0)"))} " +
-            $"from {buckets} where tenant_id = $1 and id ~ '^day:[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'",
+            $"select coalesce(g.day, r.day), {string.Join(", ", columns.Select(c => $"coalesce(({c.Source})::numeric, 0)"))} " +
+            $"from ({UtcDays(buckets, "$1")}) g full join ({UtcDays(referralBuckets, "$2")}) r on r.day = g.day",
             $"analyze {Table}",
         ];
         await using (var connection = await database.OpenConnectionAsync())
@@ -66,6 +71,7 @@ public static partial class DailyRollup
                 if (sql.Contains("$1", StringComparison.Ordinal))
                 {
                     command.Parameters.Add(new NpgsqlParameter { Value = tenant });
+                    command.Parameters.Add(new NpgsqlParameter { Value = referralTenant });
                 }
 
                 await command.ExecuteNonQueryAsync();
@@ -118,6 +124,10 @@ public static partial class DailyRollup
             await context.Response.Body.WriteAsync(body.WrittenMemory, context.RequestAborted);
         };
     }
+
+    /// <summary>The UTC day buckets of one slot of a bucket table: their day and their document.</summary>
+    private static string UtcDays(string table, string tenant) =>
+        $"select substr(id, 5)::date as day, data from {table} where tenant_id = {tenant} and id ~ '^day:[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'";
 
     private static bool TryDay(string? text, out DateOnly day) =>
         DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out day);

@@ -3,7 +3,8 @@
 // free loopback port and prints its address as its first line of output, for the benchmark to read.
 //   ceiling --answers MANIFEST                                             the bytes of the measured answers (Ceiling.cs)
 //   stored-document --schema S --document ALIAS --tenant SLOT --id ID      a document by primary key (StoredDocument.cs)
-//   daily-rollup --buckets TABLE --tenant SLOT --statuses a,b,...          SQL over a daily rollup (DailyRollup.cs)
+//   daily-rollup --buckets TABLE --tenant SLOT --referral-buckets TABLE --referral-tenant SLOT --statuses a,b,...
+//                                                                          SQL over a daily rollup (DailyRollup.cs)
 // The peers connect to the database in ConnectionStrings__Postgres.
 using Projections.Bench.Bare;
 
@@ -16,7 +17,8 @@ var handler = mode switch
 {
     "ceiling" => Ceiling.Handler(Arg("--answers")),
     "stored-document" => StoredDocument.Handler(Database(), Arg("--schema"), Arg("--document"), Arg("--tenant"), Arg("--id")),
-    "daily-rollup" => await DailyRollup.CreateAsync(Database(), Arg("--buckets"), Arg("--tenant"), Arg("--statuses").Split(',')),
+    "daily-rollup" => await DailyRollup.CreateAsync(Database(), Arg("--buckets"), Arg("--tenant"), Arg("--referral-buckets"),
+        Arg("--referral-tenant"), Arg("--statuses").Split(',')),
     _ => throw new ArgumentException($"Unknown mode '{mode}': ceiling, stored-document or daily-rollup"),
 };
 

@@ -152,9 +152,11 @@ public static class Bare
     public static async Task<BareProcess> StartDailyRollupAsync(string directory, string connectionString, HttpClient service)
     {
         var slot = await ActiveSlotAsync(connectionString, GalleryAnalyticsProjection.ProjectionName);
+        var referralSlot = await ActiveSlotAsync(connectionString, ReferralAnalyticsProjection.ProjectionName);
         var statuses = EventContract.Statuses.Keys.Order(StringComparer.Ordinal).ToList();
         var peer = await BareProcess.StartAsync(directory, connectionString, "daily-rollup", "--buckets",
-            MartenTables.DocumentTable(typeof(AnalyticsBucket)), "--tenant", slot, "--statuses", string.Join(',', statuses));
+            MartenTables.DocumentTable(typeof(AnalyticsBucket)), "--tenant", slot, "--referral-buckets", MartenTables.DocumentTable(typeof(ReferralBucket)),
+            "--referral-tenant", referralSlot, "--statuses", string.Join(',', statuses));
         using var http = new HttpClient();
         var theirs = JsonDocument.Parse(await http.GetStringAsync(peer.Url + "/" + Year)).RootElement;
         var ours = JsonDocument.Parse(await service.GetStringAsync("/api/admin/analytics" + Year)).RootElement.GetProperty("analytics");

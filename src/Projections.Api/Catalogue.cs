@@ -16,12 +16,13 @@ public static class Catalogue
     public static IReadOnlyList<IReadModelBuilder> Projections(WebApplicationBuilder builder)
     {
         var projections = builder.AddSettings<ProjectionSettings>();
-        var analytics = builder.AddSettings<AnalyticsSettings>();
+        var zones = builder.AddSettings<AnalyticsSettings>().Zones();
         return
         [
             new UserMetricsProjection(),
             new InventoryMetricsProjection(projections.LowStockThreshold),
-            new GalleryAnalyticsProjection(analytics.Zones()),
+            new GalleryAnalyticsProjection(zones),
+            new ReferralAnalyticsProjection(zones),
         ];
     }
 

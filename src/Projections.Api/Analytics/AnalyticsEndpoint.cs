@@ -12,7 +12,8 @@ namespace Projections.Analytics;
 /// <summary><c>GET /api/admin/analytics</c>: the Admin Analytics API, as JSON or as a CSV export.</summary>
 public static class AnalyticsEndpoint
 {
-    private static readonly string[] Projections = [GalleryAnalyticsProjection.ProjectionName];
+    /// <summary>The projections a report is summed from: the gallery's buckets and the referral buckets.</summary>
+    private static readonly string[] Projections = [GalleryAnalyticsProjection.ProjectionName, ReferralAnalyticsProjection.ProjectionName];
 
     public static IEndpointRouteBuilder MapAnalytics(this IEndpointRouteBuilder app)
     {
@@ -63,14 +64,27 @@ public static class AnalyticsEndpoint
                 return Problems.BadRequest($"format must be json or csv, not '{Problems.Quote(format)}'.");
         }
 
-        const string name = GalleryAnalyticsProjection.ProjectionName;
-        if (!AnalyticsZones.IsUtc(zone) && !await progress.ServesAsync(name, zone.Id, context.RequestAborted))
+        if (!AnalyticsZones.IsUtc(zone))
         {
-            context.Response.Headers.RetryAfter = "60";
-            return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Time zone not built yet",
-                $"The time zone {zone.Id} is configured, but {name} has not been rebuilt since it was added, so its days would " +
-                $"miss earlier events. Rebuild {name} (POST /api/admin/projections/{name}/rebuild, or ops/projections rebuild {name}); " +
-                "the zone is served once the rebuild completes.");
+            var unbuilt = new List<string>();
+            foreach (var name in Projections)
+            {
+                if (!await progress.ServesAsync(name, zone.Id, context.RequestAborted))
+                {
+                    unbuilt.Add(name);
+                }
+            }
+
+            if (unbuilt.Count > 0)
+            {
+                context.Response.Headers.RetryAfter = "60";
+                var names = string.Join(" and ", unbuilt);
+                return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Time zone not built yet",
+                    $"The time zone {zone.Id} is configured, but {names} {(unbuilt.Count == 1 ? "has" : "have")} not been rebuilt since it was added, " +
+                    $"so {(unbuilt.Count == 1 ? "its" : "their")} days would miss earlier events. Rebuild " +
+                    string.Join(" and ", unbuilt.Select(n => $"{n} (POST /api/admin/projections/{n}/rebuild, or ops/projections rebuild {n})")) +
+                    "; the zone is served once the rebuild completes.");
+            }
         }
 
         var rate = settings.Value.GalleryCommissionRate;
@@ -82,7 +96,8 @@ public static class AnalyticsEndpoint
             var key = $"analytics:{zone.Id}:{resolved.First:yyyy-MM-dd}:{resolved.Last:yyyy-MM-dd}:{(comparePrevious ? "compare" : "")}:{(csv ? "csv" : "json")}";
             return new ReadQuery(key, Projections, async (sessions, ct) =>
             {
-                var report = await AnalyticsReport.LoadAsync(sessions.Of(GalleryAnalyticsProjection.ProjectionName), resolved, comparePrevious, rate, ct);
+                var report = await AnalyticsReport.LoadAsync(sessions.Of(GalleryAnalyticsProjection.ProjectionName),
+                    sessions.Of(ReferralAnalyticsProjection.ProjectionName), resolved, comparePrevious, rate, ct);
                 if (csv)
                 {
                     return Encoding.UTF8.GetBytes(report.ToCsv());

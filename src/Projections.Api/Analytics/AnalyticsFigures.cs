@@ -101,12 +101,33 @@ public sealed class DayLine
     public long NewCarts { get; set; }
 }
 
+/// <summary>A bucket of days that figures are filed under (<see cref="DayBuckets"/>).</summary>
+public interface IFiguresBucket
+{
+    AnalyticsFigures Figures { get; }
+
+    void Add(DateOnly day, AnalyticsFigures figures, int sign);
+}
+
+/// <summary>
+/// The referral figures (clicks, conversions, attributed revenue) of one day or month in a zone, kept by
+/// <see cref="ReferralAnalyticsProjection"/> under the same ids as <see cref="AnalyticsBucket"/>; a report adds them to
+/// the gallery's buckets of the same days.
+/// </summary>
+public sealed class ReferralBucket : IEntityState, IFiguresBucket
+{
+    public string Id { get; set; } = "";
+    public AnalyticsFigures Figures { get; set; } = new();
+
+    public void Add(DateOnly day, AnalyticsFigures figures, int sign) => Figures.Add(figures, sign);
+}
+
 /// <summary>
 /// A read model of the analytics: the figures of one UTC day (<c>day:2024-01-05</c>) or one month
 /// (<c>month:2024-01</c>). A month bucket also keeps each of its days' timeline line, so a long range reads a dozen
 /// month buckets plus the days of its partial months at either end.
 /// </summary>
-public sealed class AnalyticsBucket : IEntityState
+public sealed class AnalyticsBucket : IEntityState, IFiguresBucket
 {
     public string Id { get; set; } = "";
     public AnalyticsFigures Figures { get; set; } = new();

@@ -22,26 +22,28 @@ public sealed class AnalyticsReport(AnalyticsPeriod period, AnalyticsPeriod? pre
 {
     public const int TopArtistCount = 10;
 
-    /// <param name="session">The slot the analytics are read from.</param>
+    /// <param name="gallery">The slot the gallery's buckets and artist names are read from (GalleryAnalytics).</param>
+    /// <param name="referrals">The slot the referral buckets are read from (ReferralAnalytics).</param>
     /// <param name="range">The range, in its zone.</param>
     /// <param name="comparePrevious">Whether to load the previous period too (<c>compare=previous_period</c>).</param>
     /// <param name="commissionRate">The gallery's share.</param>
     /// <param name="cancellation">Cancels the loading.</param>
-    public static async Task<AnalyticsReport> LoadAsync(IQuerySession session, AnalyticsRange range, bool comparePrevious, decimal commissionRate,
-        CancellationToken cancellation)
+    public static async Task<AnalyticsReport> LoadAsync(IQuerySession gallery, IQuerySession referrals, AnalyticsRange range, bool comparePrevious,
+        decimal commissionRate, CancellationToken cancellation)
     {
         var previousRange = comparePrevious ? range.Previous() : null;
-        // One read for both periods' buckets.
-        var ids = previousRange is null ? range.BucketIds() : [.. range.BucketIds(), .. previousRange.BucketIds()];
-        var buckets = (await session.LoadManyAsync<AnalyticsBucket>(cancellation, ids.Distinct())).ToDictionary(b => b.Id, StringComparer.Ordinal);
-        var current = Sum(range, buckets);
+        // One read per projection for both periods' buckets.
+        var ids = (previousRange is null ? range.BucketIds() : [.. range.BucketIds(), .. previousRange.BucketIds()]).Distinct().ToList();
+        var buckets = (await gallery.LoadManyAsync<AnalyticsBucket>(cancellation, ids)).ToDictionary(b => b.Id, StringComparer.Ordinal);
+        var referralBuckets = (await referrals.LoadManyAsync<ReferralBucket>(cancellation, ids)).ToDictionary(b => b.Id, StringComparer.Ordinal);
+        var current = Sum(range, buckets, referralBuckets);
         (AnalyticsRange Range, AnalyticsFigures Totals, List<KeyValuePair<string, ArtistFigures>> Top)? previous =
-            previousRange is null ? null : Sum(previousRange, buckets);
+            previousRange is null ? null : Sum(previousRange, buckets, referralBuckets);
 
         var names = new HashSet<string>(current.Top.Select(a => a.Key).Concat(previous?.Top.Select(a => a.Key) ?? []), StringComparer.Ordinal);
         var profiles = names.Count == 0
             ? new Dictionary<string, string>()
-            : (await session.LoadManyAsync<ArtistProfile>(cancellation, names)).ToDictionary(p => p.Id, p => p.Name);
+            : (await gallery.LoadManyAsync<ArtistProfile>(cancellation, names)).ToDictionary(p => p.Id, p => p.Name);
         AnalyticsPeriod Period((AnalyticsRange Range, AnalyticsFigures Totals, List<KeyValuePair<string, ArtistFigures>> Top) sum) =>
             new(sum.Range, sum.Totals, [.. sum.Range.Days.Select(day => (day, LineOf(buckets, sum.Range, day)))],
                 [.. sum.Top.Select(a => new TopArtist(a.Key, profiles.GetValueOrDefault(a.Key) ?? a.Key, a.Value))]);
@@ -49,17 +51,25 @@ public sealed class AnalyticsReport(AnalyticsPeriod period, AnalyticsPeriod? pre
     }
 
     private static (AnalyticsRange Range, AnalyticsFigures Totals, List<KeyValuePair<string, ArtistFigures>> Top) Sum(AnalyticsRange range,
-        Dictionary<string, AnalyticsBucket> buckets)
+        Dictionary<string, AnalyticsBucket> buckets, Dictionary<string, ReferralBucket> referralBuckets)
     {
         var totals = new AnalyticsFigures();
+        var referrals = new AnalyticsFigures();
         foreach (var id in range.BucketIds())
         {
             if (buckets.TryGetValue(id, out var bucket))
             {
                 totals.Add(bucket.Figures, +1);
             }
+
+            if (referralBuckets.TryGetValue(id, out var referral))
+            {
+                referrals.Add(referral.Figures, +1);
+            }
         }
 
+        // The referral figures are ReferralAnalytics' alone (a gallery bucket kept before the split may still hold some).
+        (totals.Referrals, totals.Conversions, totals.AttributedRevenue) = (referrals.Referrals, referrals.Conversions, referrals.AttributedRevenue);
         var top = totals.Artists.OrderByDescending(a => a.Value.Revenue).ThenBy(a => a.Key, StringComparer.Ordinal).Take(TopArtistCount).ToList();
         return (range, totals, top);
     }

@@ -5,7 +5,7 @@ using Projections.ReadModels;
 namespace Projections.Analytics;
 
 /// <summary>
-/// The referral side of one analytics batch. A store sale is attributed to the visitor's latest click to the same store
+/// The referral side of one batch of <see cref="ReferralAnalyticsProjection"/>. A store sale is attributed to the visitor's latest click to the same store
 /// at or before it and at most 30 days before it (ties: the greater referral id), whatever the order events arrive in;
 /// attribution is worked out from the visitor's days: the sale's own day's clicks, and the last click of each of the 30
 /// days before it from the calendar. A new click can only take over sales of its own day after it, and the "early"
@@ -38,7 +38,7 @@ public sealed class ReferralAttribution
 
     public void Add(ArtistStoreOrderCompleted sale) => _sales.Add((Key(sale.VisitorId, sale.OrgId), sale));
 
-    public async Task ApplyAsync(IDocumentSource source, DocumentChanges result, List<(DateTimeOffset At, AnalyticsFigures Figures, int Sign)> changes,
+    public async Task ApplyAsync(IDocumentSource source, DocumentChanges result, List<DayChange> changes,
         CancellationToken cancellation)
     {
         if (IsEmpty)
@@ -164,10 +164,10 @@ public sealed class ReferralAttribution
                         continue;
                     }
 
-                    changes.Add((then.At, ReferralDay.Figures(then.Converted, then.Revenue), -1));
+                    changes.Add(new DayChange(then.At, ReferralDay.Figures(then.Converted, then.Revenue), -1));
                 }
 
-                changes.Add((now.At, ReferralDay.Figures(now.Converted, now.Revenue), +1));
+                changes.Add(new DayChange(now.At, ReferralDay.Figures(now.Converted, now.Revenue), +1));
             }
 
             result.Store(day);

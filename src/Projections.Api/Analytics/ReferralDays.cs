@@ -1,4 +1,5 @@
 using System.Globalization;
+using Marten.Schema;
 using Projections.ReadModels;
 
 namespace Projections.Analytics;
@@ -42,8 +43,11 @@ public sealed class DaySale
 /// One visitor's clicks to one artist's store on one UTC day, and that visitor's sales in the store that day. What it
 /// adds to its day: the clicks, those with at least one attributed sale, and the revenue attributed to them (a sale
 /// counts on its click's day). A visitor's history is split by day, so however many clicks a visitor makes (every
-/// visitor without a cookie may be "anonymous"), a batch reads and writes only the days it touches.
+/// visitor without a cookie may be "anonymous"), a batch reads and writes only the days it touches. Stored under
+/// <c>referral_day</c> since <see cref="ReferralAnalyticsProjection"/> keeps it: a table of its own, so the days the
+/// analytics kept before it cannot mix into its slots.
 /// </summary>
+[DocumentAlias("referral_day")]
 public sealed class ReferralDay : IEntityState
 {
     public string Id { get; set; } = "";
@@ -98,8 +102,10 @@ public sealed class ReferralDaySummary
 
 /// <summary>
 /// The days of one year on which one visitor clicked through to one artist's store or bought in it, each with its
-/// summary: a year of a visitor's activity in a few kilobytes, whatever the number of clicks.
+/// summary: a year of a visitor's activity in a few kilobytes, whatever the number of clicks. Stored under
+/// <c>referral_calendar</c>, as <see cref="ReferralDay"/>.
 /// </summary>
+[DocumentAlias("referral_calendar")]
 public sealed class ReferralCalendar : IEntityState
 {
     public string Id { get; set; } = "";

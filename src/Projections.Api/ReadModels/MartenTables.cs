@@ -1,3 +1,4 @@
+using System.Reflection;
 using Marten;
 using Npgsql;
 
@@ -104,8 +105,9 @@ public static class MartenTables
 
     // ---- Documents ----
 
-    /// <summary>Marten's table for documents of a type, e.g. <c>projections.mt_doc_userstate</c>.</summary>
-    public static string DocumentTable(Type type) => $"{Schema}.mt_doc_{type.Name.ToLowerInvariant()}";
+    /// <summary>Marten's table for documents of a type, e.g. <c>projections.mt_doc_userstate</c> (its alias when it has one).</summary>
+    public static string DocumentTable(Type type) =>
+        $"{Schema}.mt_doc_{type.GetCustomAttribute<Marten.Schema.DocumentAliasAttribute>()?.Alias ?? type.Name.ToLowerInvariant()}";
 
     /// <summary>
     /// Many documents of one type upserted into one slot, as Marten's own upsert writes them (same columns, a fresh

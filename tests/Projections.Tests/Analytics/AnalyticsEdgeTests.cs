@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Alba;
 using Microsoft.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Projections.Analytics;
 using Projections.ReadModels;
 using Projections.Tests.Infrastructure;
 using static Projections.Tests.Analytics.AnalyticsApi;
@@ -180,6 +182,38 @@ public sealed class AnalyticsEdgeTests(AppFixture app) : AppTest(app)
 
         Is("""{ "totalReferrals": 1, "conversions": 1, "conversionRate": 100, "attributedRevenue": 25.00 }""",
             (await Analytics(Range("2024-03-01", "2024-03-02"), again.LastSequence)).GetProperty("referralMetrics"));
+    }
+
+    /// <summary>
+    /// The referral figures are ReferralAnalytics' own: a gallery bucket that still holds referral figures (as those the
+    /// analytics kept before the referral attribution became a projection of its own) adds nothing to them.
+    /// </summary>
+    [Fact]
+    public async Task Referral_figures_come_from_the_referral_buckets_only()
+    {
+        var last = (await App.PublishAsync(
+        [
+            OrderPlaced("o-1", At("2024-03-10T09:00:00Z"), ("org-a", 1, 40.00m)),
+            Clicked("r-1", "v-1", "org-a", At("2024-03-10T10:00:00Z")),
+            StoreSale("s-1", "v-1", "org-a", 25.00m, At("2024-03-10T11:00:00Z")),
+        ])).LastSequence;
+        const string expected = """{ "totalReferrals": 1, "conversions": 1, "conversionRate": 100.00, "attributedRevenue": 25.00 }""";
+        Is(expected, (await Analytics(Range("2024-03-10", "2024-03-10"), last)).GetProperty("referralMetrics"));
+
+        var slot = App.Host.Services.GetRequiredService<ProjectionProgress>().ActiveSlot(GalleryAnalyticsProjection.ProjectionName);
+        await using (var session = App.Store.LightweightSession())
+        {
+            var day = (await session.ForTenant(slot).LoadAsync<AnalyticsBucket>("day:2024-03-10"))!;
+            (day.Figures.Referrals, day.Figures.Conversions, day.Figures.AttributedRevenue) = (7, 3, 99.00m);
+            session.ForTenant(slot).Store(day);
+            await session.SaveChangesAsync();
+        }
+
+        App.Host.Services.GetRequiredService<ReadModelCache>().Clear();
+        var analytics = await Analytics(Range("2024-03-10", "2024-03-10"), last);
+        Is(expected, analytics.GetProperty("referralMetrics"));
+        Assert.Equal((1, 40.00m), (analytics.GetProperty("overview").GetProperty("totalOrders").GetInt32(),
+            analytics.GetProperty("overview").GetProperty("totalRevenue").GetDecimal()));
     }
 
     // ---- Orders ----

@@ -50,7 +50,7 @@ public sealed class ReferralAttributionTests
                 }
             }
 
-            var changes = new List<(DateTimeOffset At, AnalyticsFigures Figures, int Sign)>();
+            var changes = new List<DayChange>();
             var result = new DocumentChanges();
             await attribution.ApplyAsync(store, result, changes, CancellationToken.None);
             store.Write(result);

@@ -42,11 +42,16 @@ public sealed class TimeZoneAnalyticsTests(AppFixture app) : AppTest(app)
         var cases = Cases(gallery, new Random(seed));
         await AssertEveryCaseMatches(reference, cases, last);
 
-        Assert.Equal("completed", (await App.RebuildAsync("GalleryAnalytics")).GetProperty("status").GetString());
+        foreach (var projection in new[] { "GalleryAnalytics", "ReferralAnalytics" })
+        {
+            Assert.Equal("completed", (await App.RebuildAsync(projection)).GetProperty("status").GetString());
+        }
+
         await AssertEveryCaseMatches(reference, cases, last);
 
         // Marten's own offline rebuild replays from the first event: every zone is still served, with the same answers.
         await App.RebuildOfflineAsync("GalleryAnalytics");
+        await App.RebuildOfflineAsync("ReferralAnalytics");
         App.Host.Services.GetRequiredService<ReadModelCache>().Clear();
         await AssertEveryCaseMatches(reference, cases, last);
     }

@@ -19,7 +19,7 @@ namespace Projections.Tests.Browser;
 /// </summary>
 public sealed class ConsoleTests(ConsoleFixture console, ITestOutputHelper output) : IClassFixture<ConsoleFixture>
 {
-    private static readonly string[] Projections = ["UserMetrics", "InventoryMetrics", "GalleryAnalytics"];
+    private static readonly string[] Projections = ["UserMetrics", "InventoryMetrics", "GalleryAnalytics", "ReferralAnalytics"];
     private static readonly TimeSpan Soon = TimeSpan.FromSeconds(30);
 
     private static string Row(string projection) => $"#projections-table tr[data-projection='{projection}']";

@@ -54,7 +54,7 @@ public sealed class IngestFuzzTests(AppFixture app) : AppTest(app)
         accepted.Add(Envelopes.Of("user.registered", new() { ["userId"] = "fuzz-end", ["role"] = "staff" }, Year));
 
         await AssertFiguresAsync(accepted, last);
-        foreach (var projection in new[] { "UserMetrics", "InventoryMetrics", "GalleryAnalytics" })
+        foreach (var projection in new[] { "UserMetrics", "InventoryMetrics", "GalleryAnalytics", "ReferralAnalytics" })
         {
             Assert.Equal("completed", (await App.RebuildAsync(projection)).GetProperty("status").GetString());
         }

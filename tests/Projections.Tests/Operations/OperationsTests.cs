@@ -22,7 +22,7 @@ public sealed class OperationsTests(AppFixture app) : AppTest(app)
         Assert.True(json.GetProperty("highWaterMark").GetInt64() >= receipt.LastSequence);
         Assert.Equal(0, json.GetProperty("deadLetterEvents").GetInt64());
         var projections = json.GetProperty("projections").EnumerateArray().ToList();
-        Assert.Equal(["GalleryAnalytics", "InventoryMetrics", "UserMetrics"], projections.Select(p => p.GetProperty("name").GetString()).Order());
+        Assert.Equal(["GalleryAnalytics", "InventoryMetrics", "ReferralAnalytics", "UserMetrics"], projections.Select(p => p.GetProperty("name").GetString()).Order());
         foreach (var p in projections)
         {
             Assert.Equal("running", p.GetProperty("status").GetString());

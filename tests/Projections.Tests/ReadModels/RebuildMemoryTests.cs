@@ -22,7 +22,7 @@ namespace Projections.Tests.ReadModels;
 [Collection(AppCollection.Name)]
 public sealed class RebuildMemoryTests
 {
-    private static readonly string[] All = ["UserMetrics", "InventoryMetrics", "GalleryAnalytics"];
+    private static readonly string[] All = ["UserMetrics", "InventoryMetrics", "GalleryAnalytics", "ReferralAnalytics"];
 
     /// <summary>Memory for the documents in megabytes: everything (written once), about 60 kB for the node (written and
     /// partly dropped every few chunks), none (written and dropped after every chunk).</summary>
@@ -264,8 +264,8 @@ public sealed class RebuildMemoryTests
     {
         string[] tables =
         [
-            "userstate", "usermetrics", "productstate", "inventorymetrics", "orderstate", "cartstate", "referralday", "referralcalendar",
-            "artistprofile", "analyticsbucket", "setasideevent",
+            "userstate", "usermetrics", "productstate", "inventorymetrics", "orderstate", "cartstate", "artistprofile", "analyticsbucket",
+            "referral_day", "referral_calendar", "referralbucket", "setasideevent",
         ];
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
@@ -297,6 +297,7 @@ public sealed class RebuildMemoryTests
     {
         "userstate" or "usermetrics" => "UserMetrics",
         "productstate" or "inventorymetrics" => "InventoryMetrics",
+        "referral_day" or "referral_calendar" or "referralbucket" => ReferralAnalyticsProjection.ProjectionName,
         _ => GalleryAnalyticsProjection.ProjectionName,
     };
 
