@@ -78,12 +78,11 @@ public static class AnalyticsEndpoint
             if (unbuilt.Count > 0)
             {
                 context.Response.Headers.RetryAfter = "60";
-                var names = string.Join(" and ", unbuilt);
                 return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Time zone not built yet",
-                    $"The time zone {zone.Id} is configured, but {names} {(unbuilt.Count == 1 ? "has" : "have")} not been rebuilt since it was added, " +
+                    $"The time zone {zone.Id} is configured, but {string.Join(" and ", unbuilt)} {(unbuilt.Count == 1 ? "has" : "have")} not been rebuilt since it was added, " +
                     $"so {(unbuilt.Count == 1 ? "its" : "their")} days would miss earlier events. Rebuild " +
                     string.Join(" and ", unbuilt.Select(n => $"{n} (POST /api/admin/projections/{n}/rebuild, or ops/projections rebuild {n})")) +
-                    "; the zone is served once the rebuild completes.");
+                    $"; the zone is served once {(unbuilt.Count == 1 ? "the rebuild completes" : "both rebuilds complete")}.");
             }
         }
 

@@ -47,6 +47,7 @@ public sealed class TimeZoneCoverageTests
             Assert.Contains("Asia/Tokyo", body.GetProperty("detail").GetString());
             Assert.Contains($"Rebuild {Gallery} (POST /api/admin/projections/{Gallery}/rebuild", body.GetProperty("detail").GetString());
             Assert.Contains($"and {Referrals} (POST /api/admin/projections/{Referrals}/rebuild", body.GetProperty("detail").GetString());
+            Assert.EndsWith("the zone is served once both rebuilds complete.", body.GetProperty("detail").GetString());
             Assert.Equal(["Asia/Tokyo"], await NotBuiltAsync(service));
 
             // The zones built before still answer, and so does UTC.
@@ -62,6 +63,7 @@ public sealed class TimeZoneCoverageTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
             Assert.Contains($"Rebuild {Referrals} (POST", body.GetProperty("detail").GetString());
             Assert.DoesNotContain(Gallery, body.GetProperty("detail").GetString());
+            Assert.EndsWith("the zone is served once the rebuild completes.", body.GetProperty("detail").GetString());
             await RebuildAsync(service, Referrals);
             AssertTimeline(await ReadAsync(service, "tz=Asia/Tokyo&" + TwoDays, last), ("2024-03-30", 1, 10.00m), ("2024-03-31", 2, 17.50m));
             Assert.Empty(await NotBuiltAsync(service));
