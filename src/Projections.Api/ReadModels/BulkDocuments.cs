@@ -4,19 +4,24 @@ using Marten;
 namespace Projections.ReadModels;
 
 /// <summary>
-/// Writes many projection documents of one type and one slot with a single upsert statement, queued in the
-/// projection batch's own transaction. A batch touches thousands of entity states; Marten's <c>Store</c> queues one
-/// upsert command per document, and executing those dominated the cost of catching up and of a rebuild. The statement
-/// writes Marten's document table exactly as Marten's upsert does (same columns, a fresh <c>mt_version</c>), so
-/// Marten loads and queries the documents as usual.
+/// Writes many projection documents of one type and one slot with an upsert statement per
+/// <c>Projections:RowsPerCommand</c> documents, queued in the projection batch's own transaction. A batch touches
+/// thousands of entity states; Marten's <c>Store</c> queues one upsert command per document, and executing those
+/// dominated the cost of catching up and of a rebuild. The statement writes Marten's document table exactly as Marten's
+/// upsert does (same columns, a fresh <c>mt_version</c>), so Marten loads and queries the documents as usual.
+/// <para>
+/// Each statement is a database command of its own (the store sends one queued operation per command,
+/// <see cref="StoreSetup"/>), with the command timeout to itself: however many documents a batch writes, no command
+/// outruns the timeout because the batch is large (one did, and was retried whole, for ever).
+/// </para>
 /// </summary>
 public static class BulkDocuments
 {
     private static readonly ConcurrentDictionary<(IDocumentStore, Type), string> Statements = new();
 
     /// <summary>Queues the upsert of <paramref name="documents"/> (distinct ids) into the slot's documents of type
-    /// <typeparamref name="T"/>.</summary>
-    public static void StoreAll<T>(this IDocumentOperations slot, IReadOnlyCollection<T> documents) where T : class, IEntityState
+    /// <typeparamref name="T"/>, in statements of at most <paramref name="rowsPerCommand"/> documents.</summary>
+    public static void StoreAll<T>(this IDocumentOperations slot, IReadOnlyCollection<T> documents, int rowsPerCommand) where T : class, IEntityState
     {
         if (documents.Count == 0)
         {
@@ -38,12 +43,16 @@ public static class BulkDocuments
             throw new ArgumentException($"Two {typeof(T).Name} documents with the same id in one write.", nameof(documents));
         }
 
-        slot.QueueSqlCommand(Statements.GetOrAdd((slot.DocumentStore, typeof(T)), key => UpsertSql(key.Item1, key.Item2)),
-            slot.TenantId, typeof(T).FullName!, ids, data);
+        var sql = Statements.GetOrAdd((slot.DocumentStore, typeof(T)), key => UpsertSql(key.Item1, key.Item2));
+        foreach (var (someIds, theirData) in ids.Chunk(rowsPerCommand).Zip(data.Chunk(rowsPerCommand)))
+        {
+            slot.QueueSqlCommand(sql, slot.TenantId, typeof(T).FullName!, someIds, theirData);
+        }
     }
 
-    /// <summary>Queues the upsert of documents of <paramref name="type"/> already serialized (UTF-8 JSON), with distinct ids.</summary>
-    public static void StoreAllJson(this IDocumentOperations slot, Type type, IReadOnlyList<string> ids, IReadOnlyList<byte[]> json)
+    /// <summary>Queues the upsert of documents of <paramref name="type"/> already serialized (UTF-8 JSON), with distinct ids,
+    /// in statements of at most <paramref name="rowsPerCommand"/> documents.</summary>
+    public static void StoreAllJson(this IDocumentOperations slot, Type type, IReadOnlyList<string> ids, IReadOnlyList<byte[]> json, int rowsPerCommand)
     {
         if (ids.Count == 0)
         {
@@ -51,8 +60,28 @@ public static class BulkDocuments
         }
 
         // Sent as bytes and read as UTF-8 by PostgreSQL: no second copy of every document as a .NET string.
-        slot.QueueSqlCommand(Utf8Statements.GetOrAdd((slot.DocumentStore, type), key => UpsertSql(key.Item1, key.Item2, utf8: true)),
-            slot.TenantId, type.FullName!, ids.ToArray(), json.ToArray());
+        var sql = Utf8Statements.GetOrAdd((slot.DocumentStore, type), key => UpsertSql(key.Item1, key.Item2, utf8: true));
+        foreach (var (someIds, theirJson) in ids.Chunk(rowsPerCommand).Zip(json.Chunk(rowsPerCommand)))
+        {
+            slot.QueueSqlCommand(sql, slot.TenantId, type.FullName!, someIds, theirJson);
+        }
+    }
+
+    /// <summary>The documents of type <typeparamref name="T"/> with these ids (ids with no document are left out), loaded
+    /// in queries of at most <paramref name="rowsPerCommand"/> ids, each a command with the timeout to itself.</summary>
+    public static async Task<Dictionary<string, T>> LoadAllAsync<T>(this IQuerySession slot, IReadOnlyCollection<string> ids, int rowsPerCommand,
+        CancellationToken cancellation) where T : class, IEntityState
+    {
+        var found = new Dictionary<string, T>(ids.Count, StringComparer.Ordinal);
+        foreach (var chunk in ids.Chunk(rowsPerCommand))
+        {
+            foreach (var document in await slot.LoadManyAsync<T>(cancellation, chunk))
+            {
+                found[document.Id] = document;
+            }
+        }
+
+        return found;
     }
 
     private static readonly ConcurrentDictionary<(IDocumentStore, Type), string> Utf8Statements = new();

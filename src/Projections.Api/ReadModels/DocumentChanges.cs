@@ -4,7 +4,7 @@ namespace Projections.ReadModels;
 
 /// <summary>
 /// The documents a projection batch writes, by type and id (a later document with the same id replaces an earlier
-/// one). Written with one bulk upsert per type (<see cref="BulkDocuments"/>), in the batch's own transaction.
+/// one). Written with bulk upserts per type (<see cref="BulkDocuments"/>), in the batch's own transaction.
 /// </summary>
 public sealed class DocumentChanges
 {
@@ -38,12 +38,13 @@ public sealed class DocumentChanges
     public IEnumerable<(Type Type, string Id, object Document)> All() =>
         _sets.SelectMany(set => set.Value.Documents().Select(d => (set.Key, d.Id, (object)d)));
 
-    /// <summary>Queues the upserts into the slot's session; they run when the batch commits.</summary>
-    public void QueueInto(IDocumentOperations slot)
+    /// <summary>Queues the upserts into the slot's session, at most <paramref name="rowsPerCommand"/> documents a statement;
+    /// they run when the batch commits.</summary>
+    public void QueueInto(IDocumentOperations slot, int rowsPerCommand)
     {
         foreach (var set in _sets.Values)
         {
-            set.QueueInto(slot);
+            set.QueueInto(slot, rowsPerCommand);
         }
     }
 
@@ -52,7 +53,7 @@ public sealed class DocumentChanges
 
     private interface IDocumentSet
     {
-        void QueueInto(IDocumentOperations slot);
+        void QueueInto(IDocumentOperations slot, int rowsPerCommand);
 
         void CopyTo(DocumentChanges other);
 
@@ -63,7 +64,7 @@ public sealed class DocumentChanges
     {
         public Dictionary<string, T> Documents { get; } = new(StringComparer.Ordinal);
 
-        public void QueueInto(IDocumentOperations slot) => slot.StoreAll(Documents.Values);
+        public void QueueInto(IDocumentOperations slot, int rowsPerCommand) => slot.StoreAll(Documents.Values, rowsPerCommand);
 
         public void CopyTo(DocumentChanges other) => other.Store(Documents.Values);
 

@@ -44,14 +44,13 @@ public interface IDocumentSource
         where T : class, IEntityState;
 }
 
-/// <summary>The documents of one slot, as committed (a projection batch's own writes run only when it commits).</summary>
-public sealed class SlotSource(IQuerySession slot) : IDocumentSource
+/// <summary>The documents of one slot, as committed (a projection batch's own writes run only when it commits), loaded at
+/// most <paramref name="rowsPerCommand"/> a query.</summary>
+public sealed class SlotSource(IQuerySession slot, int rowsPerCommand) : IDocumentSource
 {
     public async Task<IReadOnlyDictionary<string, T>> LoadManyAsync<T>(IReadOnlyCollection<string> ids, CancellationToken cancellation)
         where T : class, IEntityState =>
-        ids.Count == 0
-            ? new Dictionary<string, T>(StringComparer.Ordinal)
-            : (await slot.LoadManyAsync<T>(cancellation, ids)).ToDictionary(d => d.Id, StringComparer.Ordinal);
+        await slot.LoadAllAsync<T>(ids, rowsPerCommand, cancellation);
 }
 
 /// <summary>A projection document keyed by a string id.</summary>

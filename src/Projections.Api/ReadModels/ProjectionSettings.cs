@@ -19,6 +19,11 @@ public sealed class ProjectionSettings : ISettings
     /// <summary>Events per projection batch in the async daemon: one transaction per batch.</summary>
     public int BatchSize { get; set; } = 20000;
 
+    /// <summary>At most this many documents per database command of a projection batch, loads and writes alike. Each command
+    /// has the connection's command timeout (Npgsql's <c>Command Timeout</c>, 30 s by default) to itself, so a batch that
+    /// touches many documents takes more commands instead of outrunning the timeout.</summary>
+    public int RowsPerCommand { get; set; } = 1000;
+
     /// <summary>At most this many events of history are replayed into the slot being rebuilt per projection batch.</summary>
     public int RebuildChunkSize { get; set; } = 20000;
 
@@ -58,9 +63,9 @@ public sealed class ProjectionSettings : ISettings
             yield return "Projections:MinSequenceTimeout and Projections:ProgressPollInterval must be longer than zero.";
         }
 
-        if (BatchSize < 1 || RebuildChunkSize < 1)
+        if (BatchSize < 1 || RebuildChunkSize < 1 || RowsPerCommand < 1)
         {
-            yield return "Projections:BatchSize and Projections:RebuildChunkSize must be at least 1.";
+            yield return "Projections:BatchSize, Projections:RebuildChunkSize and Projections:RowsPerCommand must be at least 1.";
         }
 
         if (RebuildBatchTime < TimeSpan.Zero || RebuildMemory < 0)

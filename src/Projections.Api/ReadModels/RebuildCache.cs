@@ -27,6 +27,7 @@ public sealed class RebuildCache
     private readonly Dictionary<string, SetAsideEvent> _setAside = new(StringComparer.Ordinal);
     private readonly ISerializer _serializer;
     private readonly long _limit;
+    private readonly int _rowsPerCommand;
     private int _stamp;
 
     /// <summary>By type: the documents written to the slot by this cache (an update counts again), and how many of
@@ -43,9 +44,10 @@ public sealed class RebuildCache
     /// <param name="complete">Whether the stored slot holds no document (an id not held here has none).</param>
     /// <param name="serializer">The store's serializer.</param>
     /// <param name="limit">Bytes of documents beyond which they are written to the slot and the least recently used dropped.</param>
-    public RebuildCache(string rebuildId, long written, bool complete, ISerializer serializer, long limit)
+    /// <param name="rowsPerCommand">Documents per statement when writing them, and per query when loading them back.</param>
+    public RebuildCache(string rebuildId, long written, bool complete, ISerializer serializer, long limit, int rowsPerCommand)
     {
-        (RebuildId, Written, Applied, Complete, _serializer, _limit) = (rebuildId, written, written, complete, serializer, limit);
+        (RebuildId, Written, Applied, Complete, _serializer, _limit, _rowsPerCommand) = (rebuildId, written, written, complete, serializer, limit, rowsPerCommand);
     }
 
     public string RebuildId { get; }
@@ -124,7 +126,7 @@ public sealed class RebuildCache
                 }
             }
 
-            slot.StoreAllJson(type, ids, json);
+            slot.StoreAllJson(type, ids, json, _rowsPerCommand);
             ref var rows = ref CollectionsMarshal.GetValueRefOrAddDefault(_rows, type, out _);
             rows.Written += ids.Count;
             var filter = _written.TryGetValue(type, out var bits) ? bits : _written[type] = new ulong[FilterBits / 64];
@@ -260,9 +262,9 @@ public sealed class RebuildCache
 
             if (missing is not null)
             {
-                foreach (var document in await slot.LoadManyAsync<T>(cancellation, missing))
+                foreach (var (id, document) in await slot.LoadAllAsync<T>(missing, cache._rowsPerCommand, cancellation))
                 {
-                    found[document.Id] = document;
+                    found[id] = document;
                 }
             }
 

@@ -25,6 +25,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     private readonly string[] _typeNames;
     private readonly TimeSpan _rebuildBatchTime;
     private readonly long _rebuildMemory;
+    private readonly int _rowsPerCommand;
 
     /// <summary>The documents of the rebuild in progress, when this node runs it (one batch at a time: no locking).</summary>
     private RebuildCache? _cache;
@@ -36,11 +37,14 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
     /// <param name="clock">The clock rebuilds and set-aside events are stamped with.</param>
     /// <param name="rebuildBatchTime">How long one batch goes on replaying chunks (at least one chunk per batch).</param>
     /// <param name="rebuildMemory">Bytes of the rebuilt documents this projection keeps in memory before writing them.</param>
+    /// <param name="rowsPerCommand">Documents per database command when loading and writing them.</param>
     public SlottedProjection(IReadModelBuilder builder, string shard, IReadOnlyDictionary<Type, string> eventNames, int chunkSize, TimeProvider clock,
-        TimeSpan rebuildBatchTime, long rebuildMemory)
+        TimeSpan rebuildBatchTime, long rebuildMemory, int rowsPerCommand)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
-        (_builder, _shard, _chunkSize, _clock, _rebuildBatchTime, _rebuildMemory) = (builder, shard, chunkSize, clock, rebuildBatchTime, rebuildMemory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerCommand, 1);
+        (_builder, _shard, _chunkSize, _clock, _rebuildBatchTime, _rebuildMemory, _rowsPerCommand) =
+            (builder, shard, chunkSize, clock, rebuildBatchTime, rebuildMemory, rowsPerCommand);
         _typesByName = builder.EventTypes.ToFrozenDictionary(t => eventNames[t], StringComparer.Ordinal);
         _typeNames = [.. _typesByName.Keys];
         Name = builder.Name;
@@ -130,7 +134,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         }
 
         var readable = events.Where(e => e.Data is not null).ToList();
-        var (changes, unapplied) = await EventIsolation.PrepareAsync(_builder, cache?.Source(session) ?? new SlotSource(session),
+        var (changes, unapplied) = await EventIsolation.PrepareAsync(_builder, cache?.Source(session) ?? new SlotSource(session, _rowsPerCommand),
             operations.DocumentStore.Options.Serializer(), readable.Select(e => new ProjectedEvent(e.Data!, e.Version)).ToList(), cancellation);
         var setAside = new List<SetAsideEvent>();
 
@@ -170,7 +174,7 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         }
         else
         {
-            changes.QueueInto(session);
+            changes.QueueInto(session, _rowsPerCommand);
             setAside.ForEach(e => session.Store(e));
         }
 
@@ -271,7 +275,8 @@ public sealed class SlottedProjection : ProjectionBase, IProjection
         var written = run.WrittenThrough();
         if (_cache is not { } cache || cache.RebuildId != run.Id || cache.Written != written)
         {
-            _cache = cache = new RebuildCache(run.Id, written, complete: written == 0, operations.DocumentStore.Options.Serializer(), _rebuildMemory);
+            _cache = cache = new RebuildCache(run.Id, written, complete: written == 0, operations.DocumentStore.Options.Serializer(), _rebuildMemory,
+                _rowsPerCommand);
         }
 
         // Everything of this projection's types older than this batch is what the live projection processed before it.

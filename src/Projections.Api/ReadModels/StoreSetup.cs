@@ -50,6 +50,10 @@ public static class StoreSetup
             opts.DatabaseSchemaName = MartenTables.Schema;
             opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
             opts.AutoCreateSchemaObjects = settings.ApplySchemaOnStartup ? AutoCreate.CreateOrUpdate : AutoCreate.None;
+            // One queued operation per database command, so each has the command timeout to itself: a projection batch
+            // queues a few bulk statements of at most Projections:RowsPerCommand documents each (BulkDocuments), and
+            // Marten's default of 500 per command put a whole large batch's writes under one timeout.
+            opts.UpdateBatchSize = 1;
 
             // One stream per entity, keyed "user:u-1", "product:p-9", ... (see EventContract).
             opts.Events.StreamIdentity = StreamIdentity.AsString;
@@ -101,7 +105,7 @@ public static class StoreSetup
             foreach (var projection in catalogue.Projections)
             {
                 opts.Projections.Add(new SlottedProjection(projection.Builder, projection.Shard, eventNames, settings.RebuildChunkSize, TimeProvider.System,
-                        settings.RebuildBatchTime, (long)(settings.RebuildMemory * 1024 * 1024 / catalogue.Projections.Count)),
+                        settings.RebuildBatchTime, (long)(settings.RebuildMemory * 1024 * 1024 / catalogue.Projections.Count), settings.RowsPerCommand),
                     ProjectionLifecycle.Async, projection.Name, o =>
                     {
                         o.BatchSize = settings.BatchSize;

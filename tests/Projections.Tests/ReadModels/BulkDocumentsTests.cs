@@ -30,7 +30,7 @@ public sealed class BulkDocumentsTests(AppFixture app) : AppTest(app)
         OrderState[] first = [Order("o-bulk-1", OrderStatus.Pending, 1), Order("o-bulk-2", OrderStatus.Paid, 2)];
         await using (var session = App.Store.LightweightSession())
         {
-            session.ForTenant(ProjectionSlots.Green).StoreAll(first);
+            session.ForTenant(ProjectionSlots.Green).StoreAll(first, 1000);
             await session.SaveChangesAsync();
         }
 
@@ -40,7 +40,7 @@ public sealed class BulkDocumentsTests(AppFixture app) : AppTest(app)
         OrderState[] second = [Order("o-bulk-2", OrderStatus.Cancelled, 5), Order("o-bulk-3", OrderStatus.Shipped, 6)];
         await using (var session = App.Store.LightweightSession())
         {
-            session.ForTenant(ProjectionSlots.Green).StoreAll(second);
+            session.ForTenant(ProjectionSlots.Green).StoreAll(second, 1);
             await session.SaveChangesAsync();
         }
 
@@ -48,11 +48,27 @@ public sealed class BulkDocumentsTests(AppFixture app) : AppTest(app)
     }
 
     [Fact]
+    public async Task Documents_beyond_the_rows_per_command_go_in_statements_of_their_own_and_load_back_in_queries_of_that_size()
+    {
+        var orders = Enumerable.Range(1, 5).Select(i => Order($"o-rows-{i}", OrderStatus.Paid, i)).ToList();
+        await using (var session = App.Store.LightweightSession())
+        {
+            session.ForTenant(ProjectionSlots.Green).StoreAll(orders, 2);
+            Assert.Equal(3, session.PendingChanges.Operations().Count());
+            await session.SaveChangesAsync();
+        }
+
+        await using var query = App.Store.QuerySession(ProjectionSlots.Green);
+        var loaded = await query.LoadAllAsync<OrderState>([.. orders.Select(o => o.Id), "o-rows-none"], 2, CancellationToken.None);
+        Assert.Equal(Json(orders), Json(loaded.Values.OrderBy(o => o.Id, StringComparer.Ordinal)));
+    }
+
+    [Fact]
     public async Task Two_documents_with_one_id_are_refused_before_anything_is_queued()
     {
         await using var session = App.Store.LightweightSession();
         var error = Assert.Throws<ArgumentException>(() =>
-            session.ForTenant(ProjectionSlots.Green).StoreAll([Order("o-dup", OrderStatus.Pending, 1), Order("o-dup", OrderStatus.Paid, 2)]));
+            session.ForTenant(ProjectionSlots.Green).StoreAll([Order("o-dup", OrderStatus.Pending, 1), Order("o-dup", OrderStatus.Paid, 2)], 1000));
 
         Assert.Contains("same id", error.Message, StringComparison.Ordinal);
         Assert.Empty(session.PendingChanges.Operations());
