@@ -116,12 +116,20 @@ public static class MartenTables
     /// JSON comes as UTF-8 bytes (<c>bytea[]</c>).
     /// </summary>
     public static string UpsertDocuments(string table, bool utf8 = false) =>
+        InsertDocuments(table, utf8) +
+        " on conflict (tenant_id, id) do update set data = excluded.data, mt_version = excluded.mt_version, " +
+        "mt_dotnet_type = excluded.mt_dotnet_type, mt_last_modified = excluded.mt_last_modified";
+
+    /// <summary>
+    /// <see cref="UpsertDocuments"/> for documents whose ids the slot is known not to hold (a rebuild's first write of
+    /// them): a plain insert, which costs PostgreSQL about a quarter less than the upsert's speculative insertion, and
+    /// fails on an id already there rather than overwrite it.
+    /// </summary>
+    public static string InsertDocuments(string table, bool utf8 = false) =>
         $"insert into {table} as d (tenant_id, id, data, mt_dotnet_type, mt_last_modified) " +
         (utf8
-            ? "select ?, t.id, convert_from(t.data, 'UTF8')::jsonb, ?, transaction_timestamp() from unnest(?::varchar[], ?::bytea[]) as t(id, data) "
-            : "select ?, t.id, t.data, ?, transaction_timestamp() from unnest(?::varchar[], ?::jsonb[]) as t(id, data) ") +
-        "on conflict (tenant_id, id) do update set data = excluded.data, mt_version = excluded.mt_version, " +
-        "mt_dotnet_type = excluded.mt_dotnet_type, mt_last_modified = excluded.mt_last_modified";
+            ? "select ?, t.id, convert_from(t.data, 'UTF8')::jsonb, ?, transaction_timestamp() from unnest(?::varchar[], ?::bytea[]) as t(id, data)"
+            : "select ?, t.id, t.data, ?, transaction_timestamp() from unnest(?::varchar[], ?::jsonb[]) as t(id, data)");
 
     // ---- The benchmark's baseline (Benchmark/BenchmarkEndpoints.cs): what a dashboard got by aggregating on request ----
 

@@ -35,6 +35,9 @@ public sealed class RebuildCache
     private readonly Dictionary<Type, (long Written, long Analyzed)> _rows = [];
     private const int AnalyzeAfterRows = 1000;
 
+    /// <summary>The statistics target of the rebuild's <c>ANALYZE</c> (PostgreSQL's default is 100): samples 3,000 rows.</summary>
+    private const int AnalyzeStatisticsTarget = 10;
+
     /// <summary>By type: a Bloom filter of the ids written to the slot (a few false positives cost a needless look-up).</summary>
     private readonly Dictionary<Type, ulong[]> _written = [];
     private const int FilterBits = 1 << 22;
@@ -115,18 +118,21 @@ public sealed class RebuildCache
     {
         foreach (var (type, map) in _documents)
         {
-            var ids = new List<string>();
-            var json = new List<byte[]>();
+            // Ids the slot cannot hold yet (it started empty and they were never written) are inserted; the rest upserted.
+            var (ids, json, freshIds, freshJson) = (new List<string>(), new List<byte[]>(), new List<string>(), new List<byte[]>());
             foreach (var (id, entry) in map)
             {
                 if (entry.Dirty)
                 {
-                    ids.Add(id);
-                    json.Add(entry.Json);
+                    var fresh = Complete && !MayBeWritten(type, id);
+                    (fresh ? freshIds : ids).Add(id);
+                    (fresh ? freshJson : json).Add(entry.Json);
                 }
             }
 
+            slot.StoreAllJson(type, freshIds, freshJson, _rowsPerCommand, fresh: true);
             slot.StoreAllJson(type, ids, json, _rowsPerCommand);
+            ids.AddRange(freshIds);
             ref var rows = ref CollectionsMarshal.GetValueRefOrAddDefault(_rows, type, out _);
             rows.Written += ids.Count;
             var filter = _written.TryGetValue(type, out var bits) ? bits : _written[type] = new ulong[FilterBits / 64];
@@ -154,7 +160,9 @@ public sealed class RebuildCache
         {
             if (rows.Written > rows.Analyzed && (final || rows.Written - rows.Analyzed >= Math.Max(AnalyzeAfterRows, rows.Analyzed)))
             {
-                // The key columns only: statistics of the documents' JSON serve no look-up and cost the most to gather.
+                // The key columns only, from a small sample: the planner needs the slot's size to look ids up by the
+                // key; statistics of the JSON, or finer ones of the keys, serve no look-up and cost the most to gather.
+                slot.QueueSqlCommand($"set local default_statistics_target = {AnalyzeStatisticsTarget}");
                 slot.QueueSqlCommand($"analyze {slot.DocumentStore.Options.FindOrResolveDocumentType(type).TableName.QualifiedName} (tenant_id, id)");
                 CollectionsMarshal.GetValueRefOrNullRef(_rows, type).Analyzed = rows.Written;
             }

@@ -20,7 +20,7 @@ public sealed partial class MartenTablesSchemaTests(AppFixture app) : AppTest(ap
     {
         nameof(MartenTables.LastSequence), nameof(MartenTables.AppendEvents), nameof(MartenTables.HistoryChunk),
         nameof(MartenTables.EventsBySequence), nameof(MartenTables.OwnEventsThrough), nameof(MartenTables.FirstAppendAfter), nameof(MartenTables.MartenDeadLetters),
-        nameof(MartenTables.UpsertDocuments), nameof(MartenTables.BaselineUsers), nameof(MartenTables.BaselineProducts),
+        nameof(MartenTables.UpsertDocuments), nameof(MartenTables.InsertDocuments), nameof(MartenTables.BaselineUsers), nameof(MartenTables.BaselineProducts),
         nameof(MartenTables.BaselineAnalytics),
     };
 
@@ -41,6 +41,8 @@ public sealed partial class MartenTablesSchemaTests(AppFixture app) : AppTest(ap
             // Marten's positional ? placeholders, numbered as Npgsql runs them here.
             nameof(MartenTables.UpsertDocuments) => (Numbered(MartenTables.UpsertDocuments(MartenTables.DocumentTable(typeof(UserState)))),
                 ["blue", typeof(UserState).FullName!, new[] { "u-schema" }, Jsonb(["{\"id\":\"u-schema\"}"])]),
+            nameof(MartenTables.InsertDocuments) => (Numbered(MartenTables.InsertDocuments(MartenTables.DocumentTable(typeof(UserState)), utf8: true)),
+                ["blue", typeof(UserState).FullName!, new[] { "u-schema" }, new[] { "{\"id\":\"u-schema\"}"u8.ToArray() }]),
             nameof(MartenTables.BaselineUsers) => (MartenTables.BaselineUsers(typeof(UserState), "blue"), []),
             nameof(MartenTables.BaselineProducts) => (MartenTables.BaselineProducts(typeof(ProductState), "blue", activeOnly: true, 5), []),
             _ => (MartenTables.BaselineAnalytics(typeof(OrderState), typeof(CartState), "blue"), new object[] { Named("from", DateTime.UnixEpoch), Named("to", DateTime.UtcNow) }),
