@@ -232,7 +232,8 @@ public sealed class RebuildMemoryTests
 
     /// <summary>
     /// The rebuild analyzed every document table it wrote (a manual <c>ANALYZE</c>: autovacuum's sets
-    /// <c>last_autoanalyze</c> instead), last after its final writes: the planner counts exactly the rows there are. A
+    /// <c>last_autoanalyze</c> instead), last after its final writes: the planner counts the rows there are, within the
+    /// error of the small sample the rebuild analyzes (3,000 rows; a table of more pages is estimated from them). A
     /// slot that starts empty otherwise keeps statistics of no rows for the rest of the rebuild, and loading documents
     /// back by id scanned the whole slot.
     /// </summary>
@@ -251,9 +252,11 @@ public sealed class RebuildMemoryTests
                 connection);
             await using var reader = await command.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync(), table);
-            if (reader.GetInt64(2) > 0)
+            var (analyzed, estimated, rows) = (reader.GetBoolean(0), reader.GetInt64(1), reader.GetInt64(2));
+            if (rows > 0)
             {
-                Assert.Equal((table, true, reader.GetInt64(2)), (table, reader.GetBoolean(0), reader.GetInt64(1)));
+                Assert.True(analyzed, table);
+                Assert.True(Math.Abs(estimated - rows) <= rows / 10, $"{table}: the planner estimates {estimated} rows, it holds {rows}");
             }
         }
     }
