@@ -282,6 +282,17 @@ public static class Report
                 atLargeOnly ? $"{F(speedup, "F1")}×"
                     : string.Join(", ", new[] { speedup < times ? $"{F(speedup / times * 100, "F0")}% of the target" : "", errors > 0 ? $"{errors} errors" : "" }
                         .Where(d => d.Length > 0)));
+
+            // The most any service could be ahead of a peer on this machine: our answer's bytes from bare Kestrel against
+            // the peer. A target above it cannot be met here by a faster read path, only by a faster machine or a slower peer.
+            if (!atLargeOnly && r.Reads.FirstOrDefault(x => x.Name == ReadNames.BareCeilingOf(ours)) is { } ceiling)
+            {
+                var most = ceiling.RequestsPerSecond / rate;
+                yield return new Row($"{ours}'s bare ceiling vs {label}",
+                    $"{F(ceiling.RequestsPerSecond)} vs {F(b.RequestsPerSecond, "N1")} req/s",
+                    $"{F(most, "F1")}×: the most a read of these bytes reaches here" + (most < times ? $", {F(most / times * 100, "F0")}% of the {times}× target" : ""),
+                    "", null);
+            }
         }
 
         // The references while the shop is busy: what the machine leaves any process (the bare ceiling), and what the
