@@ -1,23 +1,60 @@
 using Projections.Hosting;
 using System.Globalization;
+using System.Data;
 using Marten;
+using Npgsql;
 using Microsoft.AspNetCore.Http.Headers;
 using Microsoft.Net.Http.Headers;
 
 namespace Projections.ReadModels;
 
-/// <summary>Query sessions on the slot each projection's reads come from (see <see cref="ProjectionSlots"/>).</summary>
-public sealed class ReadModelSessions(IDocumentStore store, IReadOnlyDictionary<string, string> slots) : IAsyncDisposable
+/// <summary>
+/// Query sessions on the slot each projection's reads come from (see <see cref="ProjectionSlots"/>), all in one
+/// <c>REPEATABLE READ</c> transaction: everything one answer loads is from one snapshot of the database, so a
+/// projection batch committing between two of its loads (the gallery's buckets, then its artists' names) cannot mix two
+/// of its states in one answer.
+/// </summary>
+public sealed class ReadModelSessions : IAsyncDisposable
 {
+    private readonly IDocumentStore _store;
+    private readonly IReadOnlyDictionary<string, string> _slots;
+    private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlTransaction _snapshot;
     private readonly Dictionary<string, IQuerySession> _open = new(StringComparer.Ordinal);
+
+    private ReadModelSessions(IDocumentStore store, IReadOnlyDictionary<string, string> slots, NpgsqlConnection connection, NpgsqlTransaction snapshot)
+    {
+        (_store, _slots, _connection, _snapshot) = (store, slots, connection, snapshot);
+    }
+
+    /// <param name="store">The document store.</param>
+    /// <param name="slots">The slot to read for each projection.</param>
+    /// <param name="cancellation">Cancels opening the connection.</param>
+    public static async Task<ReadModelSessions> OpenAsync(IDocumentStore store, IReadOnlyDictionary<string, string> slots, CancellationToken cancellation)
+    {
+        var connection = store.Storage.Database.CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancellation);
+            var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellation);
+            return new ReadModelSessions(store, slots, connection, snapshot);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary>A session on the active slot of <paramref name="projection"/>.</summary>
     public IQuerySession Of(string projection)
     {
-        var slot = slots[projection];
+        var slot = _slots[projection];
         if (!_open.TryGetValue(slot, out var session))
         {
-            _open[slot] = session = store.QuerySession(slot);
+            var options = Marten.Services.SessionOptions.ForTransaction(_snapshot);
+            options.TenantId = slot;
+            _open[slot] = session = _store.QuerySession(options);
         }
 
         return session;
@@ -29,6 +66,10 @@ public sealed class ReadModelSessions(IDocumentStore store, IReadOnlyDictionary<
         {
             await session.DisposeAsync();
         }
+
+        // Nothing was written: ending the snapshot is all there is to do.
+        await _snapshot.DisposeAsync();
+        await _connection.DisposeAsync();
     }
 }
 
@@ -155,7 +196,7 @@ public static class ReadModelEndpoint
         {
             // The slots are looked up after the progress above (and the poller publishes them first), so the documents
             // hold at least what that progress says, whichever slot a rebuild has just switched to.
-            await using var sessions = new ReadModelSessions(store, read.Projections.ToDictionary(p => p, progress.ActiveSlot));
+            await using var sessions = await ReadModelSessions.OpenAsync(store, read.Projections.ToDictionary(p => p, progress.ActiveSlot), token);
             return await read.Render(sessions, token);
         }, ct).AsTask(), lastChanged);
 

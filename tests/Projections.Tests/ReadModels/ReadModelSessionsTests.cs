@@ -1,0 +1,46 @@
+using Projections.Analytics;
+using Projections.ReadModels;
+using Projections.Tests.Infrastructure;
+
+namespace Projections.Tests.ReadModels;
+
+/// <summary>
+/// Everything one answer loads comes from one snapshot of the database. An analytics answer loads the gallery's buckets,
+/// then its top artists' names: a projection batch committing between the two once put a name from a newer state beside
+/// the figures of the older one (seen by <see cref="RebuildTests"/>' readers under load).
+/// </summary>
+public sealed class ReadModelSessionsTests(AppFixture app) : AppTest(app)
+{
+    [Fact]
+    public async Task Loads_of_one_answer_do_not_see_a_commit_made_between_them()
+    {
+        var store = App.Store;
+        const string slot = ProjectionSlots.Blue;
+        await using (var write = store.LightweightSession(slot))
+        {
+            write.Store(new ArtistProfile { Id = "org-snapshot", Name = "Before" });
+            await write.SaveChangesAsync();
+        }
+
+        var slots = new Dictionary<string, string> { [GalleryAnalyticsProjection.ProjectionName] = slot };
+        await using var sessions = await ReadModelSessions.OpenAsync(store, slots, CancellationToken.None);
+        var first = await sessions.Of(GalleryAnalyticsProjection.ProjectionName).LoadAsync<ArtistProfile>("org-snapshot");
+
+        // A batch of the projection commits while the answer is being put together.
+        await using (var write = store.LightweightSession(slot))
+        {
+            write.Store(new ArtistProfile { Id = "org-snapshot", Name = "After" });
+            write.Store(new ArtistProfile { Id = "org-new", Name = "New" });
+            await write.SaveChangesAsync();
+        }
+
+        var again = await sessions.Of(GalleryAnalyticsProjection.ProjectionName).LoadManyAsync<ArtistProfile>("org-snapshot", "org-new");
+        Assert.Equal("Before", first!.Name);
+        Assert.Equal(["Before"], again.Select(p => p.Name));
+
+        // A new answer sees the commit.
+        await using var next = await ReadModelSessions.OpenAsync(store, slots, CancellationToken.None);
+        var now = await next.Of(GalleryAnalyticsProjection.ProjectionName).LoadManyAsync<ArtistProfile>("org-snapshot", "org-new");
+        Assert.Equal(["After", "New"], now.Select(p => p.Name).Order());
+    }
+}
