@@ -96,7 +96,7 @@ public sealed class DatabaseResilience
                     // Server going away (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now), or too many clients.
                     return p.SqlState is "57P01" or "57P02" or "57P03" or "53300" || p.IsTransient;
                 case NpgsqlException n when n.IsTransient || n.InnerException is SocketException or IOException or TimeoutException:
-                case SocketException or TimeoutRejectedException or BrokenCircuitException:
+                case SocketException or TimeoutRejectedException or BrokenCircuitException or DatabaseUnavailableException:
                     return true;
             }
         }
@@ -104,6 +104,10 @@ public sealed class DatabaseResilience
         return false;
     }
 }
+
+/// <summary>The database went away while a request used it, met as an exception that does not say so by itself (a
+/// connection or transaction that Npgsql has already closed).</summary>
+public sealed class DatabaseUnavailableException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>Answers 503 with <c>Retry-After</c> (problem+json) for any request that failed because the database is
 /// unavailable, instead of 500.</summary>

@@ -60,6 +60,28 @@ public sealed class ReadModelSessions : IAsyncDisposable
         return session;
     }
 
+    /// <summary>Whether the connection went away (the database restarted, or the network or a pooler dropped it).</summary>
+    private bool ConnectionLost =>
+        (_connection.FullState & ConnectionState.Broken) != 0 || _connection.State == ConnectionState.Closed || _snapshot.Connection is null;
+
+    /// <summary>
+    /// Runs what loads an answer from these sessions. Once the connection is lost, Npgsql and Marten throw whatever the
+    /// next step meets (a <c>57P01</c> from the server, then "Transaction is already completed" from the snapshot):
+    /// all of it is the database being unavailable (<see cref="DatabaseUnavailableException"/>), which readers are
+    /// told with <c>503</c> and <c>Retry-After</c>, not <c>500</c>.
+    /// </summary>
+    public async Task<T> Load<T>(Func<ReadModelSessions, Task<T>> load)
+    {
+        try
+        {
+            return await load(this);
+        }
+        catch (Exception e) when (!DatabaseResilience.IsUnavailable(e) && ConnectionLost)
+        {
+            throw new DatabaseUnavailableException("The connection to the database was lost while an answer was loaded.", e);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var session in _open.Values)
@@ -67,9 +89,16 @@ public sealed class ReadModelSessions : IAsyncDisposable
             await session.DisposeAsync();
         }
 
-        // Nothing was written: ending the snapshot is all there is to do.
-        await _snapshot.DisposeAsync();
-        await _connection.DisposeAsync();
+        try
+        {
+            // Nothing was written: ending the snapshot is all there is to do.
+            await _snapshot.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
+        catch (Exception) when (ConnectionLost)
+        {
+            // A lost connection has nothing left to end; what the answer loaded (or the failure it met) stands.
+        }
     }
 }
 
@@ -197,7 +226,7 @@ public static class ReadModelEndpoint
             // The slots are looked up after the progress above (and the poller publishes them first), so the documents
             // hold at least what that progress says, whichever slot a rebuild has just switched to.
             await using var sessions = await ReadModelSessions.OpenAsync(store, read.Projections.ToDictionary(p => p, progress.ActiveSlot), token);
-            return await read.Render(sessions, token);
+            return await sessions.Load(s => read.Render(s, token));
         }, ct).AsTask(), lastChanged);
 
         // While the projections move on, a reader that did not ask for a newer sequence gets the previous answer

@@ -178,7 +178,8 @@ public sealed class NodeFaultTests(ITestOutputHelper output)
         Assert.Contains(answers, a => a.Status == HttpStatusCode.ServiceUnavailable);
         foreach (var answer in answers)
         {
-            Assert.True(answer.Status is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"{answer.What} answered {(int)answer.Status}");
+            Assert.True(answer.Status is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable,
+                $"{answer.What} answered {(int)answer.Status}\n--- service output ---\n{service.Output}");
             Assert.True(answer.Status == HttpStatusCode.OK || answer.RetryAfter, $"{answer.What}: 503 without Retry-After");
             Assert.True(answer.Took < TimeSpan.FromSeconds(8), $"{answer.What} took {answer.Took}");
         }
