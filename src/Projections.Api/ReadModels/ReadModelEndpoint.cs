@@ -84,20 +84,24 @@ public sealed class ReadModelSessions : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var session in _open.Values)
-        {
-            await session.DisposeAsync();
-        }
-
         try
         {
+            foreach (var session in _open.Values)
+            {
+                await session.DisposeAsync();
+            }
+
             // Nothing was written: ending the snapshot is all there is to do.
             await _snapshot.DisposeAsync();
-            await _connection.DisposeAsync();
         }
         catch (Exception) when (ConnectionLost)
         {
             // A lost connection has nothing left to end; what the answer loaded (or the failure it met) stands.
+        }
+        finally
+        {
+            // Back to the pool whatever happened above (a broken one is dropped by it).
+            await _connection.DisposeAsync();
         }
     }
 }
